@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * symbolize: addresses to names, for user space and the kernel.
+ *
+ * A library with no knowledge of BPF or of the waitprof CLI. Results are
+ * owned by the symbolizer and stay valid until symbolizer_free(), so callers
+ * may keep the pointers (each unique address is resolved once and cached).
+ */
+#ifndef WAITPROF_SYMBOLIZE_H
+#define WAITPROF_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYM_BUILD_ID_MAX 20
+
+/* One line of /proc/PID/maps, plus the build-id of the mapped file. */
+struct proc_map {
+	uint64_t start;		/* virtual address range [start, end) */
+	uint64_t end;
+	uint64_t pgoff;		/* file offset of start */
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	char perms[5];		/* "r-xp" */
+	uint8_t build_id_len;	/* 0 when unknown */
+	uint8_t build_id[SYM_BUILD_ID_MAX];
+	char *path;		/* "/usr/lib/...", "[vdso]", "" for anonymous */
+};
+
+/* A process's memory maps, captured while it was alive. */
+struct proc_maps {
+	int pid;
+	size_t nr;
+	struct proc_map *maps;	/* sorted by start */
+};
+
+/* Reads /proc/PID/maps and the build-ids of the mapped files (through
+ * /proc/PID/map_files or /proc/PID/root). NULL with errno set on failure. */
+struct proc_maps *proc_maps_read(int pid);
+void proc_maps_free(struct proc_maps *maps);
+/* The mapping that holds addr, or NULL. */
+const struct proc_map *proc_maps_find(const struct proc_maps *maps, uint64_t addr);
+
+/* One frame of a symbolized address. An address inside inlined code yields
+ * several frames, innermost first; all but the last have inlined = true. */
+struct sym_frame {
+	const char *name;	/* function; NULL when no symbol covers it */
+	const char *file;	/* source file, NULL when unknown */
+	unsigned int line;	/* 0 when unknown */
+	bool inlined;
+	const char *module;	/* path of the object, "[kernel]" or a module name */
+	uint64_t offset;	/* address relative to the module (file offset for user code) */
+};
+
+struct sym_result {
+	size_t nr;		/* 0 when nothing at all is known */
+	const struct sym_frame *frames;
+};
+
+struct symbolizer_opts {
+	bool demangle;		/* C++ and Rust names */
+	bool inlines;		/* expand DWARF inline chains */
+	bool lines;		/* look up file:line */
+	const char *debug_dir;	/* default "/usr/lib/debug" */
+};
+
+struct symbolizer;
+
+struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts);
+void symbolizer_free(struct symbolizer *sym);
+
+/* A user address of a process, through its captured maps. Returns 0 and
+ * fills out (possibly with nr = 0 for an unmapped address); a negative errno
+ * only for hard failures (out of memory). Never crashes on bad files. */
+int sym_user(struct symbolizer *sym, const struct proc_maps *maps,
+	     uint64_t addr, struct sym_result *out);
+
+/* A kernel address, through /proc/kallsyms (with module names). */
+int sym_kernel(struct symbolizer *sym, uint64_t addr, struct sym_result *out);
+
+/* An address in an ELF file's own virtual address space (as eu-addr2line -e). */
+int sym_elf(struct symbolizer *sym, const char *path, uint64_t addr,
+	    struct sym_result *out);
+
+/* A data address (e.g. a global pthread_mutex_t in .data/.bss) to the name of
+ * the variable that holds it; *name = NULL when none covers it. */
+int sym_data(struct symbolizer *sym, const struct proc_maps *maps,
+	     uint64_t addr, const char **name, uint64_t *var_offset);
+
+#endif /* WAITPROF_SYMBOLIZE_H */
