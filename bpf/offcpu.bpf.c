@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Off-CPU time: at switch-out take the thread's stacks, at switch-in add the
+ * interval to a sparse log-linear histogram keyed by (process, thread,
+ * stacks, state). sched_waking marks when a blocked thread became runnable,
+ * which splits each interval into blocked and run-queue time.
+ *
+ * Each program comes twice: tp_btf (per-thread state in task storage) and
+ * raw_tp (per-thread state in a hash map by tid) for kernels without tp_btf.
+ * User space picks one set before load; the bodies are shared.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "offcpu.h"
+#include "stacks.bpf.h"
+
+#define PF_KTHREAD		0x00200000
+#define TASK_INTERRUPTIBLE	0x0001
+#define TASK_UNINTERRUPTIBLE	0x0002
+#define STACK_CACHE_WAYS	4
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Knobs, set through the skeleton's rodata before load. */
+const volatile bool filter_tgid = false;	/* -p / -- COMMAND */
+const volatile bool filter_tid = false;		/* -t */
+const volatile bool follow_forks = false;	/* add children of traced processes */
+const volatile bool user_threads_only = false;	/* -u */
+const volatile bool kernel_threads_only = false; /* -k */
+const volatile __u8 state_mask = OFFCPU_STATE_ALL; /* --state */
+const volatile __u64 min_block_ns = 0;		/* -m */
+const volatile __u64 max_block_ns = ~0ULL;	/* -M */
+const volatile __u32 self_tgid = 0;		/* never trace the recorder */
+const volatile __u32 cache_verify_every = 64;	/* 0: trust the cache blindly */
+const volatile bool stack_cache = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);		/* resized by user space */
+	__type(key, struct offcpu_key);
+	__type(value, struct offcpu_val);
+} offcpu_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} seen_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} proc_notifies SEC(".maps");
+
+/* Stack ids a thread had when it last blocked with these registers. */
+struct stack_cache_entry {
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__s64 syscall_nr;
+	__u64 user_stack_id;
+	__u64 kern_stack_id;
+};
+
+struct thread_state {
+	__u64 off_ts;		/* switch-out time; 0 while on CPU or untracked */
+	__u64 wake_ts;		/* first wakeup during this interval */
+	__u64 user_stack_id;
+	__u64 kern_stack_id;
+	__u32 waker_tid;
+	__u8 state;
+	__u8 cache_next;
+	__u16 hits_since_verify;
+	struct stack_cache_entry cache[STACK_CACHE_WAYS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} thread_states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);		/* 1 when task storage is used */
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} thread_states_by_tid SEC(".maps");
+
+static __always_inline void counter_add(__u32 id, __u64 n)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&counters, &id);
+
+	if (cnt)
+		*cnt += n;
+}
+
+static __always_inline struct thread_state *
+thread_state_get(struct task_struct *task, __u32 tid, bool btf, bool create)
+{
+	static const struct thread_state zero;
+	struct thread_state *ts;
+
+	if (btf)
+		return bpf_task_storage_get(&thread_states, task, 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	ts = bpf_map_lookup_elem(&thread_states_by_tid, &tid);
+	if (ts || !create)
+		return ts;
+	bpf_map_update_elem(&thread_states_by_tid, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&thread_states_by_tid, &tid);
+}
+
+static __always_inline bool thread_traced(struct task_struct *task, __u32 tgid, __u32 tid)
+{
+	__u32 flags;
+
+	if (!tid || tgid == self_tgid)
+		return false;
+	if (user_threads_only || kernel_threads_only) {
+		flags = BPF_CORE_READ(task, flags);
+		if (user_threads_only && (flags & PF_KTHREAD))
+			return false;
+		if (kernel_threads_only && !(flags & PF_KTHREAD))
+			return false;
+	}
+	if (filter_tgid && !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return false;
+	if (filter_tid && !bpf_map_lookup_elem(&traced_tids, &tid))
+		return false;
+	return true;
+}
+
+struct task_struct___pre_5_14 {
+	long state;
+};
+
+static __always_inline __u8 switch_out_state(bool preempt, struct task_struct *prev)
+{
+	long state;
+
+	if (preempt)
+		return OFFCPU_PREEMPTED;
+	if (bpf_core_field_exists(prev->__state))
+		state = BPF_CORE_READ(prev, __state);
+	else
+		state = BPF_CORE_READ((struct task_struct___pre_5_14 *)prev, state);
+	if (state & TASK_UNINTERRUPTIBLE)
+		return OFFCPU_UNINTERRUPTIBLE;
+	if (state & TASK_INTERRUPTIBLE)
+		return OFFCPU_INTERRUPTIBLE;
+	return OFFCPU_PREEMPTED;	/* yielded while runnable */
+}
+
+/* At sched_switch the task going off CPU is current, which gives a trusted
+ * task pointer for bpf_task_pt_regs() in raw_tp programs as well. */
+static __always_inline void read_user_regs(struct user_regs *r)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	r->ip = BPF_CORE_READ(regs, ip);
+	r->sp = BPF_CORE_READ(regs, sp);
+	r->bp = BPF_CORE_READ(regs, bp);
+	r->syscall_nr = BPF_CORE_READ(regs, orig_ax);
+}
+
+static __always_inline void walk_stacks(void *ctx, const struct user_regs *regs, bool user,
+					__u64 *user_id, __u64 *kern_id)
+{
+	__u32 uflags = 0;
+	long err = 0;
+
+	*kern_id = capture_kernel_stack(ctx, &err);
+	if (!*kern_id)
+		counter_add(err == -7 /* E2BIG */ ? CNT_DROP_STACK_FULL : CNT_KSTACK_FAILED, 1);
+	*user_id = 0;
+	if (!user)
+		return;
+	err = 0;
+	*user_id = capture_user_stack(regs, &err, &uflags);
+	if (!*user_id)
+		counter_add(err ? CNT_DROP_STACK_FULL : CNT_USTACK_EMPTY, 1);
+	else if (uflags & STACK_TRUNCATED)
+		counter_add(CNT_USTACK_TRUNCATED, 1);
+}
+
+static __always_inline void notify_new_process(__u32 tgid)
+{
+	struct proc_notify *ev;
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&seen_tgids, &tgid, &one, BPF_NOEXIST))
+		return;		/* seen before (or the map is full) */
+	ev = bpf_ringbuf_reserve(&proc_notifies, sizeof(*ev), 0);
+	if (!ev) {
+		counter_add(CNT_NEW_PROCESS_LOST, 1);
+		return;
+	}
+	ev->type = PROC_NOTIFY_NEW;
+	ev->tgid = tgid;
+	ev->parent_tgid = 0;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * Stacks of the thread going off CPU. A thread that blocks again with the
+ * same user registers and syscall is almost always at the same place, so
+ * the ids are reused from a small per-thread cache; every
+ * cache_verify_every-th hit is walked anyway and disagreements are counted,
+ * which is how the report proves the cache safe.
+ */
+static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
+					struct thread_state *ts, __u32 tgid)
+{
+	struct stack_cache_entry *e = NULL;
+	struct user_regs regs = {};
+	__u64 user_id, kern_id;
+	bool user;
+	__u32 i;
+
+	user = !(BPF_CORE_READ(prev, flags) & PF_KTHREAD);
+	if (user)
+		read_user_regs(&regs);
+	if (user && stack_cache) {
+		for (i = 0; i < STACK_CACHE_WAYS; i++) {
+			if (ts->cache[i].ip == regs.ip && ts->cache[i].sp == regs.sp &&
+			    ts->cache[i].bp == regs.bp &&
+			    ts->cache[i].syscall_nr == regs.syscall_nr) {
+				e = &ts->cache[i];
+				break;
+			}
+		}
+	}
+	if (e) {
+		counter_add(CNT_CACHE_HITS, 1);
+		ts->user_stack_id = e->user_stack_id;
+		ts->kern_stack_id = e->kern_stack_id;
+		if (!cache_verify_every || ++ts->hits_since_verify < cache_verify_every)
+			return;
+		ts->hits_since_verify = 0;
+		walk_stacks(ctx, &regs, user, &user_id, &kern_id);
+		counter_add(CNT_CACHE_VERIFIED, 1);
+		if (user_id != e->user_stack_id)
+			counter_add(CNT_CACHE_MISMATCH_USER, 1);
+		if (kern_id != e->kern_stack_id)
+			counter_add(CNT_CACHE_MISMATCH_KERN, 1);
+		/* The fresh walk is the truth for this interval and the next. */
+		e->user_stack_id = ts->user_stack_id = user_id;
+		e->kern_stack_id = ts->kern_stack_id = kern_id;
+		return;
+	}
+	walk_stacks(ctx, &regs, user, &user_id, &kern_id);
+	ts->user_stack_id = user_id;
+	ts->kern_stack_id = kern_id;
+	if (user)
+		notify_new_process(tgid);
+	if (!user || !stack_cache)
+		return;
+	e = &ts->cache[ts->cache_next & (STACK_CACHE_WAYS - 1)];
+	ts->cache_next++;
+	e->ip = regs.ip;
+	e->sp = regs.sp;
+	e->bp = regs.bp;
+	e->syscall_nr = regs.syscall_nr;
+	e->user_stack_id = user_id;
+	e->kern_stack_id = kern_id;
+}
+
+static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
+				       __u64 now, bool btf)
+{
+	__u32 tgid = BPF_CORE_READ(prev, tgid), tid = BPF_CORE_READ(prev, pid);
+	struct thread_state *ts;
+	__u8 state;
+
+	if (!thread_traced(prev, tgid, tid))
+		return;
+	state = switch_out_state(preempt, prev);
+	ts = thread_state_get(prev, tid, btf, true);
+	if (!ts) {
+		counter_add(CNT_DROP_THREAD_FULL, 1);
+		return;
+	}
+	if (!(state & state_mask)) {
+		ts->off_ts = 0;
+		return;
+	}
+	counter_add(CNT_SWITCHES, 1);
+	take_stacks(ctx, prev, ts, tgid);
+	ts->off_ts = now;
+	ts->wake_ts = 0;
+	ts->waker_tid = 0;
+	ts->state = state;
+}
+
+static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 blocked)
+{
+	static const struct offcpu_val zero;
+	struct offcpu_val *val;
+	long err;
+
+	val = bpf_map_lookup_elem(&offcpu_hist, key);
+	if (!val) {
+		err = bpf_map_update_elem(&offcpu_hist, key, &zero, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: raced with another CPU */) {
+			counter_add(CNT_DROP_HIST_FULL, 1);
+			return;
+		}
+		val = bpf_map_lookup_elem(&offcpu_hist, key);
+		if (!val)
+			return;
+	}
+	__sync_fetch_and_add(&val->count, 1);
+	__sync_fetch_and_add(&val->total_ns, delta);
+	__sync_fetch_and_add(&val->blocked_ns, blocked);
+	if (delta > val->max_ns)
+		val->max_ns = delta;	/* a rare lost race only lowers max */
+	counter_add(CNT_INTERVALS, 1);
+}
+
+static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct offcpu_key key = {};
+	struct thread_state *ts;
+	__u64 off_ts, delta, blocked;
+
+	if (!tid)
+		return;
+	ts = thread_state_get(next, tid, btf, false);
+	if (!ts || !ts->off_ts)
+		return;
+	off_ts = ts->off_ts;
+	delta = now - off_ts;
+	ts->off_ts = 0;
+	if (delta < min_block_ns || delta > max_block_ns) {
+		counter_add(CNT_FILTERED_DURATION, 1);
+		return;
+	}
+	/* Preempted threads were runnable throughout; a wakeup we did not see
+	 * leaves the whole interval counted as blocked. */
+	if (ts->state == OFFCPU_PREEMPTED)
+		blocked = 0;
+	else if (ts->wake_ts >= off_ts && ts->wake_ts <= now)
+		blocked = ts->wake_ts - off_ts;
+	else
+		blocked = delta;
+	key.tgid = BPF_CORE_READ(next, tgid);
+	key.tid = tid;
+	key.user_stack_id = ts->user_stack_id;
+	key.kern_stack_id = ts->kern_stack_id;
+	BPF_CORE_READ_STR_INTO(&key.comm, next, comm);
+	key.state = ts->state;
+	key.bucket = hist_bucket(delta);
+	hist_add(&key, delta, blocked);
+}
+
+static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
+					 struct task_struct *next, bool btf)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(ctx, preempt, prev, now, btf);
+	switch_in(next, now, btf);
+	return 0;
+}
+
+static __always_inline int handle_waking(struct task_struct *p, bool btf)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct thread_state *ts;
+
+	ts = thread_state_get(p, tid, btf, false);
+	if (!ts || !ts->off_ts || ts->wake_ts)
+		return 0;
+	ts->wake_ts = bpf_ktime_get_ns();
+	ts->waker_tid = (__u32)bpf_get_current_pid_tgid();
+	return 0;
+}
+
+static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	struct proc_notify *ev;
+	__u8 one = 1;
+
+	if (!follow_forks || ptgid == ctgid || !bpf_map_lookup_elem(&traced_tgids, &ptgid))
+		return 0;
+	bpf_map_update_elem(&traced_tgids, &ctgid, &one, BPF_ANY);
+	ev = bpf_ringbuf_reserve(&proc_notifies, sizeof(*ev), 0);
+	if (!ev) {
+		counter_add(CNT_NEW_PROCESS_LOST, 1);
+		return 0;
+	}
+	ev->type = PROC_NOTIFY_FORK;
+	ev->tgid = ctgid;
+	ev->parent_tgid = ptgid;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+static __always_inline int handle_exec(struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct proc_notify *ev;
+
+	if (!bpf_map_lookup_elem(&seen_tgids, &tgid) &&
+	    !(filter_tgid && bpf_map_lookup_elem(&traced_tgids, &tgid)))
+		return 0;
+	ev = bpf_ringbuf_reserve(&proc_notifies, sizeof(*ev), 0);
+	if (!ev) {
+		counter_add(CNT_NEW_PROCESS_LOST, 1);
+		return 0;
+	}
+	ev->type = PROC_NOTIFY_EXEC;
+	ev->tgid = tgid;
+	ev->parent_tgid = 0;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next, true);
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(sched_waking_btf, struct task_struct *p)
+{
+	return handle_waking(p, true);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
+{
+	return handle_waking(p, true);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_switch(ctx, preempt, prev, next, false);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(sched_waking_raw, struct task_struct *p)
+{
+	return handle_waking(p, false);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
+{
+	return handle_waking(p, false);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p)
+{
+	return handle_exec(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+
+	/* Only the hash-map state needs freeing; task storage dies with the task. */
+	bpf_map_delete_elem(&thread_states_by_tid, &tid);
+	return 0;
+}

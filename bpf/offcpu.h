@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * offcpu: every byte that crosses the kernel/user boundary for off-CPU
+ * recording. Included by offcpu.bpf.c and by the collector in src/.
+ */
+#ifndef WAITPROF_OFFCPU_H
+#define WAITPROF_OFFCPU_H
+
+#include "hist.h"
+#include "stack.h"
+
+#define TASK_COMM_LEN	16
+
+/* How a thread left the CPU (bits, so --state can select a set). */
+enum offcpu_state {
+	OFFCPU_INTERRUPTIBLE	= 1 << 0,	/* S: sleeping, signals wake it */
+	OFFCPU_UNINTERRUPTIBLE	= 1 << 1,	/* D: usually I/O */
+	OFFCPU_PREEMPTED	= 1 << 2,	/* R: still runnable, lost the CPU */
+	OFFCPU_STATE_ALL	= 7,
+};
+
+/*
+ * One histogram bucket of one (process, thread, stacks, state). The bucket is
+ * part of the key so the histogram is sparse: a stack occupies only the
+ * buckets its intervals fell into, and totals are sums over buckets.
+ */
+struct offcpu_key {
+	__u32 tgid;
+	__u32 tid;
+	__u64 user_stack_id;	/* 0: none (kernel thread, or walk failed) */
+	__u64 kern_stack_id;
+	char comm[TASK_COMM_LEN];
+	__u8 state;		/* one enum offcpu_state bit */
+	__u8 pad;
+	__u16 bucket;		/* hist_bucket() of the interval */
+	__u32 pad2;
+};
+
+struct offcpu_val {
+	__u64 count;
+	__u64 total_ns;		/* switch-out to switch-in */
+	__u64 blocked_ns;	/* switch-out to wakeup; the rest waited for a CPU */
+	__u64 max_ns;
+};
+
+/* Counters user space reports: drops are never silent. */
+enum offcpu_counter {
+	CNT_SWITCHES,		/* switch-outs of traced threads */
+	CNT_INTERVALS,		/* intervals recorded */
+	CNT_DROP_HIST_FULL,	/* offcpu_hist had no room */
+	CNT_DROP_STACK_FULL,	/* stacks map had no room: stack id 0 */
+	CNT_DROP_THREAD_FULL,	/* no per-thread state could be made */
+	CNT_USTACK_EMPTY,	/* user stack walk gave nothing */
+	CNT_USTACK_TRUNCATED,	/* user stack deeper than MAX_STACK_DEPTH */
+	CNT_KSTACK_FAILED,	/* bpf_get_stack failed */
+	CNT_CACHE_HITS,		/* stack ids reused from the per-thread cache */
+	CNT_CACHE_VERIFIED,	/* hits re-walked to check the cache */
+	CNT_CACHE_MISMATCH_USER, /* ... whose user stack differed */
+	CNT_CACHE_MISMATCH_KERN, /* ... whose kernel stack differed */
+	CNT_FILTERED_DURATION,	/* intervals outside -m/-M */
+	CNT_NEW_PROCESS_LOST,	/* new-process notifications lost (ring full) */
+	CNT_NR,
+};
+
+/* Ring-buffer notifications that make user space capture a process's maps
+ * while it is alive. */
+enum proc_notify_type {
+	PROC_NOTIFY_NEW = 1,	/* first stack seen from this tgid */
+	PROC_NOTIFY_EXEC,	/* traced tgid exec'd: maps changed */
+	PROC_NOTIFY_FORK,	/* a traced process forked a new process */
+	PROC_NOTIFY_EXIT,	/* last thread of a traced tgid exited */
+};
+
+struct proc_notify {
+	__u32 type;
+	__u32 tgid;
+	__u32 parent_tgid;
+	__u32 pad;
+};
+
+#endif /* WAITPROF_OFFCPU_H */

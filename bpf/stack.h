@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Stacks as they cross to user space. Every BPF program stores its user and
+ * kernel stacks in one hash map keyed by a 64-bit hash of the frames, so an
+ * id means the same frames in every map that refers to it (offcpu, locks,
+ * wakers, events) and a better user-stack unwinder changes how frames are
+ * found, not how they are stored.
+ */
+#ifndef WAITPROF_STACK_H
+#define WAITPROF_STACK_H
+
+#define MAX_STACK_DEPTH	127
+
+enum stack_flags {
+	STACK_KERNEL	= 1 << 0,	/* kernel frames */
+	STACK_TRUNCATED	= 1 << 1,	/* deeper than MAX_STACK_DEPTH */
+	STACK_FP	= 1 << 2,	/* user frames walked with frame pointers */
+};
+
+/* Value of the stacks map; ips[0] is the innermost frame. */
+struct stack_trace {
+	__u32 nr;
+	__u32 flags;
+	__u64 ips[MAX_STACK_DEPTH];
+};
+
+#endif /* WAITPROF_STACK_H */

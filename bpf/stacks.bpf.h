@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Stack capture shared by every waitprof BPF program: one deduplicating
+ * stacks map, a kernel stack through bpf_get_stack, and user stacks through
+ * capture_user_stack(), the single place a better unwinder plugs in.
+ *
+ * User memory is read only after validation: a faulting read costs ~18 us on
+ * a VM (shared/NOTES.md), more than the context switch being measured.
+ */
+#ifndef WAITPROF_STACKS_BPF_H
+#define WAITPROF_STACKS_BPF_H
+
+#include "stack.h"
+
+#ifndef STACKS_MAX_ENTRIES
+#define STACKS_MAX_ENTRIES 16384
+#endif
+
+/* A frame pointer chain may not go further than this above the stack
+ * pointer: default thread stacks are 8 MiB. */
+#define USER_STACK_SPAN	(8ULL << 20)
+#define USER_ADDR_MAX	0x00007fffffffffffULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STACKS_MAX_ENTRIES);	/* resized by user space */
+	__type(key, __u64);
+	__type(value, struct stack_trace);
+} stacks SEC(".maps");
+
+/* Scratch space: a stack_trace does not fit the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_trace);
+} stack_scratch SEC(".maps");
+
+static __always_inline struct stack_trace *stack_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stack_scratch, &zero);
+}
+
+/* 64-bit FNV-1a over the frames, finished with a mixer; 0 is reserved for
+ * "no stack", so a zero hash is nudged. */
+static __always_inline __u64 stack_hash(const struct stack_trace *st)
+{
+	__u64 h = 0xcbf29ce484222325ULL ^ st->flags;
+	__u32 i;
+
+	for (i = 0; i < MAX_STACK_DEPTH; i++) {
+		if (i >= st->nr)
+			break;
+		h ^= st->ips[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+/* Stores the trace; returns its id, or 0 when the map is full. */
+static __always_inline __u64 stack_store(struct stack_trace *st, long *err)
+{
+	__u64 id;
+	long ret;
+
+	if (!st->nr)
+		return 0;
+	id = stack_hash(st);
+	ret = bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST);
+	if (ret && ret != -17 /* EEXIST: already stored */) {
+		*err = ret;
+		return 0;
+	}
+	return id;
+}
+
+/* Kernel stack of the current task. */
+static __always_inline __u64 capture_kernel_stack(void *ctx, long *err)
+{
+	struct stack_trace *st = stack_scratch_get();
+	long bytes;
+
+	if (!st)
+		return 0;
+	bytes = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+	if (bytes <= 0) {
+		*err = bytes ? bytes : -1;
+		return 0;
+	}
+	st->nr = bytes / sizeof(__u64);
+	st->flags = STACK_KERNEL;
+	return stack_store(st, err);
+}
+
+/* User registers saved at kernel entry. */
+struct user_regs {
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__s64 syscall_nr;	/* -1 when not in a syscall (preempted in user mode) */
+};
+
+/*
+ * Frame-pointer walk, bounds-checked: every frame must lie above the last
+ * one, be 8-byte aligned and stay within USER_STACK_SPAN of the stack
+ * pointer, so a garbage frame pointer (code built without them) ends the
+ * walk instead of faulting.
+ */
+static __always_inline void walk_user_fp(const struct user_regs *regs,
+					 struct stack_trace *st)
+{
+	__u64 fp = regs->bp, lo = regs->sp, hi = regs->sp + USER_STACK_SPAN;
+	struct { __u64 next_fp; __u64 ret; } frame;
+	__u32 i;
+
+	st->ips[0] = regs->ip;
+	st->nr = 1;
+	st->flags = STACK_FP;
+	for (i = 1; i < MAX_STACK_DEPTH; i++) {
+		if (fp < lo || fp + sizeof(frame) > hi || (fp & 7))
+			return;
+		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp))
+			return;
+		if (frame.ret < 0x1000 || frame.ret > USER_ADDR_MAX)
+			return;
+		st->ips[i] = frame.ret;
+		st->nr = i + 1;
+		lo = fp + sizeof(frame);
+		fp = frame.next_fp;
+	}
+	if (fp >= lo && fp + sizeof(frame) <= hi && !(fp & 7))
+		st->flags |= STACK_TRUNCATED;
+}
+
+/* The user stack from saved registers; the unwinder is chosen here only. */
+static __always_inline __u64 capture_user_stack(const struct user_regs *regs,
+						long *err, __u32 *flags)
+{
+	struct stack_trace *st = stack_scratch_get();
+
+	if (!st)
+		return 0;
+	if (!regs->ip || regs->ip > USER_ADDR_MAX)
+		return 0;
+	walk_user_fp(regs, st);
+	*flags = st->flags;
+	return stack_store(st, err);
+}
+
+#endif /* WAITPROF_STACKS_BPF_H */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What the running kernel offers, probed before anything is loaded. */
+#ifndef WAITPROF_BPF_ENV_H
+#define WAITPROF_BPF_ENV_H
+
+#include <stdbool.h>
+
+/* Routes libbpf's messages through waitprof's verbosity. */
+void bpf_env_init(int verbose);
+/* 0 when BPF can be used here, else prints one line saying why and what to
+ * do, and returns a negative errno. */
+int bpf_env_check(void);
+bool bpf_env_has_tp_btf(const char *tracepoint);
+bool bpf_env_has_task_storage(void);
+/* One line for a failed skeleton load. */
+void bpf_env_explain_load_error(const char *what, int err);
+
+#endif

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * waitprof record: trace off-CPU time until the duration ends, the command
+ * exits or a signal arrives, then write the recording (data, maps, symbols,
+ * drop counts). Nothing is pinned, so even SIGKILL leaves nothing behind.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf_env.h"
+#include "commands.h"
+#include "launcher.h"
+#include "offcpu_collector.h"
+#include "proc_tracker.h"
+#include "rec_symbols.h"
+#include "util.h"
+
+#define MAX_PROCS_TRACKED 4096
+
+struct record_args {
+	int pids[OFFCPU_MAX_FILTER_IDS];
+	int tids[OFFCPU_MAX_FILTER_IDS];
+	struct offcpu_opts offcpu;
+	double duration_s;
+	const char *output;
+	char **command;
+	int verbose;
+	bool quiet;
+	bool no_follow_forks;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+enum {
+	OPT_STATE = 1000, OPT_HIST_SIZE, OPT_STACK_SIZE, OPT_NO_CACHE, OPT_VERIFY,
+	OPT_RAW_TP, OPT_NO_FOLLOW,
+};
+
+static const struct argp_option record_options[] = {
+	{ "pid", 'p', "PID[,PID...]", 0, "Trace these processes (all their threads)" },
+	{ "tid", 't', "TID[,TID...]", 0, "Trace these threads only" },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C or the command exits)" },
+	{ "min-block", 'm', "US", 0, "Ignore intervals shorter than US microseconds" },
+	{ "max-block", 'M', "US", 0, "Ignore intervals longer than US microseconds" },
+	{ "user-threads-only", 'u', NULL, 0, "Trace user threads only (no kernel threads)" },
+	{ "kernel-threads-only", 'k', NULL, 0, "Trace kernel threads only" },
+	{ "state", OPT_STATE, "STATES", 0, "How threads left the CPU, comma-separated: interruptible (S), uninterruptible (D), preempted (R), or all (default)" },
+	{ "output", 'o', "FILE", 0, "Write the recording to FILE (default waitprof.data)" },
+	{ "hist-size", OPT_HIST_SIZE, "N", 0, "Histogram map entries (default 65536): the kernel memory bound" },
+	{ "stack-size", OPT_STACK_SIZE, "N", 0, "Unique stacks kept (default 16384)" },
+	{ "no-stack-cache", OPT_NO_CACHE, NULL, 0, "Walk both stacks on every switch (slower, for checking)" },
+	{ "verify-every", OPT_VERIFY, "N", 0, "Re-walk every Nth stack cache hit and count disagreements (default 64, 0 = never)" },
+	{ "force-raw-tp", OPT_RAW_TP, NULL, 0, "Use raw tracepoints even where tp_btf works (tests the fallback)" },
+	{ "no-follow-forks", OPT_NO_FOLLOW, NULL, 0, "With -p or a command, do not trace child processes" },
+	{ "verbose", 'v', NULL, 0, "More messages (twice: libbpf debug output)" },
+	{ "quiet", 'q', NULL, 0, "Only errors on stderr" },
+	{},
+};
+
+static bool parse_us(const char *arg, uint64_t *ns)
+{
+	double us;
+
+	if (!parse_double(arg, &us) || us < 0 || us > 1e12)
+		return false;
+	*ns = (uint64_t)(us * 1000.0);
+	return true;
+}
+
+static bool parse_states(const char *arg, uint8_t *mask)
+{
+	char buf[256], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*mask = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all"))
+			*mask |= OFFCPU_STATE_ALL;
+		else if (!strcmp(tok, "interruptible") || !strcmp(tok, "S"))
+			*mask |= OFFCPU_INTERRUPTIBLE;
+		else if (!strcmp(tok, "uninterruptible") || !strcmp(tok, "D"))
+			*mask |= OFFCPU_UNINTERRUPTIBLE;
+		else if (!strcmp(tok, "preempted") || !strcmp(tok, "runnable") || !strcmp(tok, "R"))
+			*mask |= OFFCPU_PREEMPTED;
+		else
+			return false;
+	}
+	return *mask != 0;
+}
+
+static bool parse_count(const char *arg, uint32_t *out, uint32_t min)
+{
+	uint64_t v;
+
+	if (!parse_u64(arg, &v) || v < min || v > (1u << 24))
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
+{
+	struct record_args *a = state->input;
+	struct offcpu_opts *o = &a->offcpu;
+
+	switch (key) {
+	case 'p':
+		o->nr_pids = parse_id_list(arg, a->pids, OFFCPU_MAX_FILTER_IDS);
+		if (o->nr_pids < 0)
+			argp_error(state, "invalid PID list '%s'", arg);
+		o->filter_pids = true;
+		break;
+	case 't':
+		o->nr_tids = parse_id_list(arg, a->tids, OFFCPU_MAX_FILTER_IDS);
+		if (o->nr_tids < 0)
+			argp_error(state, "invalid TID list '%s'", arg);
+		break;
+	case 'd':
+		if (!parse_double(arg, &a->duration_s) || a->duration_s <= 0)
+			argp_error(state, "invalid duration '%s' (seconds, > 0)", arg);
+		break;
+	case 'm':
+		if (!parse_us(arg, &o->min_ns))
+			argp_error(state, "invalid minimum block time '%s' (microseconds)", arg);
+		break;
+	case 'M':
+		if (!parse_us(arg, &o->max_ns))
+			argp_error(state, "invalid maximum block time '%s' (microseconds)", arg);
+		break;
+	case 'u': o->user_only = true; break;
+	case 'k': o->kernel_only = true; break;
+	case OPT_STATE:
+		if (!parse_states(arg, &o->state_mask))
+			argp_error(state, "invalid --state '%s'", arg);
+		break;
+	case 'o': a->output = arg; break;
+	case OPT_HIST_SIZE:
+		if (!parse_count(arg, &o->hist_entries, 1024))
+			argp_error(state, "invalid --hist-size '%s' (1024 to 16777216)", arg);
+		break;
+	case OPT_STACK_SIZE:
+		if (!parse_count(arg, &o->stack_entries, 128))
+			argp_error(state, "invalid --stack-size '%s' (128 to 16777216)", arg);
+		break;
+	case OPT_NO_CACHE: o->no_stack_cache = true; break;
+	case OPT_VERIFY:
+		if (!parse_count(arg, &o->verify_every, 0))
+			argp_error(state, "invalid --verify-every '%s'", arg);
+		break;
+	case OPT_RAW_TP: o->force_raw_tp = true; break;
+	case OPT_NO_FOLLOW: a->no_follow_forks = true; break;
+	case 'v': a->verbose++; break;
+	case 'q': a->quiet = true; break;
+	case ARGP_KEY_ARGS:
+		a->command = state->argv + state->next;
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (o->user_only && o->kernel_only)
+			argp_error(state, "-u and -k exclude each other");
+		if (o->max_ns && o->min_ns > o->max_ns)
+			argp_error(state, "-m is larger than -M");
+		if (a->command && o->nr_pids > 0)
+			argp_error(state, "give -p or a command, not both");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp record_argp = {
+	.options = record_options,
+	.parser = parse_record_opt,
+	.args_doc = "[-- COMMAND [ARGS...]]",
+	.doc = "Record where threads wait off-CPU, with user and kernel stacks.\v"
+	       "With no -p, -t or command, every thread on the system is traced.\n"
+	       "Examples:\n"
+	       "  waitprof record -- ./server --port 8080\n"
+	       "  waitprof record -p 1234 -d 10 -m 1000 -o slow.data\n"
+	       "  waitprof record -d 5 --state uninterruptible   # system-wide I/O waits",
+};
+
+/* Fails early, before anything is loaded, when the output cannot be made. */
+static int check_output_writable(const char *path)
+{
+	char probe[4096];
+	FILE *f;
+
+	if (snprintf(probe, sizeof(probe), "%s.probe.%d", path, getpid()) >= (int)sizeof(probe)) {
+		err_msg("output path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	f = fopen(probe, "wxe");
+	if (!f) {
+		err_msg("cannot write %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	fclose(f);
+	unlink(probe);
+	return 0;
+}
+
+static int check_pids_exist(const struct record_args *a)
+{
+	char path[64];
+	int i;
+
+	for (i = 0; i < a->offcpu.nr_pids; i++) {
+		snprintf(path, sizeof(path), "/proc/%d", a->pids[i]);
+		if (access(path, F_OK)) {
+			err_msg("no process with PID %d", a->pids[i]);
+			return -ESRCH;
+		}
+	}
+	for (i = 0; i < a->offcpu.nr_tids; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", a->tids[i], a->tids[i]);
+		if (access(path, F_OK) && (snprintf(path, sizeof(path), "/proc/%d", a->tids[i]),
+					   access(path, F_OK))) {
+			err_msg("no thread with TID %d", a->tids[i]);
+			return -ESRCH;
+		}
+	}
+	return 0;
+}
+
+static void on_proc_notify(void *ctx, const struct proc_notify *n)
+{
+	struct proc_tracker *tracker = ctx;
+
+	proc_tracker_note(tracker, n->tgid, n->type != PROC_NOTIFY_NEW);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void record_meta(struct recording *rec, const struct record_args *a,
+			struct offcpu_collector *c, uint64_t start_s, uint64_t dur_ns, int argc,
+			char **argv)
+{
+	char buf[4096];
+	struct utsname uts;
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < argc && off < sizeof(buf) - 1; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? " " : "", argv[i]);
+	rec_set_meta(rec, "command_line", buf);
+	format_utc(buf, sizeof(buf), start_s);
+	rec_set_meta(rec, "start_time", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)dur_ns);
+	rec_set_meta(rec, "duration_ns", buf);
+	if (!uname(&uts)) {
+		rec_set_meta(rec, "hostname", uts.nodename);
+		snprintf(buf, sizeof(buf), "%s %s %s", uts.sysname, uts.release, uts.machine);
+		rec_set_meta(rec, "kernel", buf);
+	}
+	rec_set_meta(rec, "attach_mode", offcpu_attach_mode(c));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)a->offcpu.min_ns);
+	rec_set_meta(rec, "min_block_ns", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)a->offcpu.max_ns);
+	rec_set_meta(rec, "max_block_ns", buf);
+	snprintf(buf, sizeof(buf), "%u", a->offcpu.state_mask ? a->offcpu.state_mask : OFFCPU_STATE_ALL);
+	rec_set_meta(rec, "state_mask", buf);
+	rec_set_meta(rec, "unwinder", "frame-pointer (bounds-checked)");
+}
+
+static bool should_stop(const struct record_args *a, struct launcher *child, uint64_t start,
+			int *child_status)
+{
+	if (stop_signal)
+		return true;
+	if (a->duration_s > 0 && now_ns() - start >= (uint64_t)(a->duration_s * 1e9))
+		return true;
+	return child && launcher_exited(child, child_status);
+}
+
+static int finish_recording(struct record_args *a, struct offcpu_collector *c,
+			    struct proc_tracker *tracker, struct recording *rec)
+{
+	struct symbolizer_opts sopts = { .demangle = true, .inlines = true, .lines = true };
+	struct rec_symbols_stats stats;
+	int err;
+
+	err = offcpu_drain(c, rec);
+	if (err) {
+		err_msg("cannot read the BPF maps: %s", strerror(-err));
+		return err;
+	}
+	rec_add_counter(rec, "processes_not_tracked", proc_tracker_dropped(tracker));
+	proc_tracker_refresh(tracker, true);
+	err = proc_tracker_move_to(tracker, rec);
+	if (err)
+		return err;
+	rec_finish(rec);
+	info_msg("symbolizing %zu stacks...", rec->nr_stacks);
+	err = rec_symbolize(rec, &sopts, &stats);
+	if (err) {
+		err_msg("symbolizing failed: %s", strerror(-err));
+		return err;
+	}
+	if (a->verbose)
+		info_msg("%zu unique addresses, %zu named", stats.addresses, stats.resolved);
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a = { .output = "waitprof.data", .offcpu.verify_every = 64 };
+	struct offcpu_collector *collector = NULL;
+	struct proc_tracker *tracker = NULL;
+	struct launcher *child = NULL;
+	struct recording *rec = NULL;
+	uint64_t start, start_epoch = time(NULL);
+	int err, child_status = -1;
+
+	if (argp_parse(&record_argp, argc, argv, ARGP_IN_ORDER, NULL, &a))
+		return 2;
+	util_quiet = a.quiet;
+	util_verbose = a.verbose;
+	a.offcpu.pids = a.pids;
+	a.offcpu.tids = a.tids;
+	a.offcpu.follow_forks = !a.no_follow_forks;
+	bpf_env_init(a.verbose);
+	err = bpf_env_check();
+	if (!err)
+		err = check_pids_exist(&a);
+	if (!err)
+		err = check_output_writable(a.output);
+	if (err)
+		return 1;
+	tracker = proc_tracker_new(MAX_PROCS_TRACKED);
+	rec = rec_new();
+	if (!tracker || !rec) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (a.command) {
+		/* The child waits for our go: its pid must be in the filter
+		 * before its first instruction. */
+		err = launcher_prepare(&child, a.command);
+		if (err)
+			goto cleanup;
+		a.pids[0] = launcher_pid(child);
+		a.offcpu.nr_pids = 1;
+		a.offcpu.filter_pids = true;
+	}
+	err = offcpu_start(&collector, &a.offcpu, on_proc_notify, tracker);
+	if (err)
+		goto cleanup;
+	install_signals();
+	start = now_ns();
+	if (child) {
+		proc_tracker_note(tracker, launcher_pid(child), true);
+		err = launcher_go(child);
+		if (err)
+			goto cleanup;
+	}
+	info_msg("recording off-CPU time (%s)%s", offcpu_attach_mode(collector),
+		 child ? "" : "... Ctrl-C to stop");
+	while (!should_stop(&a, child, start, &child_status)) {
+		if (offcpu_poll(collector, 100) < 0 && !stop_signal)
+			break;
+		proc_tracker_refresh(tracker, false);
+	}
+	offcpu_detach(collector);
+	if (stop_signal)
+		info_msg("stopping on signal %d", (int)stop_signal);
+	record_meta(rec, &a, collector, start_epoch, now_ns() - start, argc, argv);
+	err = finish_recording(&a, collector, tracker, rec);
+	if (err)
+		goto cleanup;
+	err = rec_write(rec, a.output);
+	if (err) {
+		err_msg("cannot write %s: %s", a.output, strerror(-err));
+		goto cleanup;
+	}
+	info_msg("wrote %s: %zu histogram entries, %zu stacks, %zu processes%s", a.output,
+		 rec->nr_offcpu, rec->nr_stacks, rec->nr_procs,
+		 rec_get_counter(rec, "dropped_hist_full") +
+		 rec_get_counter(rec, "dropped_stack_map_full") ? " (some data dropped: see report)" : "");
+cleanup:
+	offcpu_destroy(collector);
+	if (child)
+		launcher_free(child, err != 0);
+	proc_tracker_free(tracker);
+	rec_free(rec);
+	return err ? 1 : 0;
+}

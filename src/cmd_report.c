@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* waitprof report: a recording as text, folded stacks or other formats. */
+#include <argp.h>
+#include <errno.h>
+#include <string.h>
+
+#include "commands.h"
+#include "recording.h"
+#include "report.h"
+#include "util.h"
+
+enum report_format {
+	FORMAT_TEXT,
+	FORMAT_FOLDED,
+};
+
+struct report_args {
+	const char *input;
+	const char *output;
+	enum report_format format;
+	struct report_opts opts;
+};
+
+enum { OPT_WAIT = 1000, OPT_TOP };
+
+static const struct argp_option report_options[] = {
+	{ "format", 'F', "FORMAT", 0, "text (default) or folded" },
+	{ "output", 'o', "FILE", 0, "Write to FILE instead of stdout" },
+	{ "wait", OPT_WAIT, "PART", 0, "all (default), blocked (until woken) or runqueue (woken, waiting for a CPU)" },
+	{ "top", OPT_TOP, "N", 0, "Text: show the N largest stacks (default 20, 0 = all)" },
+	{},
+};
+
+static error_t parse_report_opt(int key, char *arg, struct argp_state *state)
+{
+	struct report_args *a = state->input;
+	uint64_t n;
+
+	switch (key) {
+	case 'F':
+		if (!strcmp(arg, "text"))
+			a->format = FORMAT_TEXT;
+		else if (!strcmp(arg, "folded"))
+			a->format = FORMAT_FOLDED;
+		else
+			argp_error(state, "unknown format '%s' (text, folded)", arg);
+		break;
+	case 'o': a->output = arg; break;
+	case OPT_WAIT:
+		if (!parse_wait_part(arg, &a->opts.wait))
+			argp_error(state, "invalid --wait '%s' (all, blocked, runqueue)", arg);
+		break;
+	case OPT_TOP:
+		if (!parse_u64(arg, &n) || n > 1000000)
+			argp_error(state, "invalid --top '%s'", arg);
+		a->opts.top = (int)n;
+		break;
+	case ARGP_KEY_ARG:
+		if (a->input)
+			argp_error(state, "one recording at a time");
+		a->input = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp report_argp = {
+	.options = report_options,
+	.parser = parse_report_opt,
+	.args_doc = "[FILE]",
+	.doc = "Print a recording (default waitprof.data).\v"
+	       "Folded output is 'thread;outermost;...;innermost VALUE' with user frames, then\n"
+	       "kernel frames suffixed _[k], inlined frames _[i], values in microseconds\n"
+	       "(bcc offcputime -f compatible): pipe it to 'waitprof flamegraph'.",
+};
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_args a = { .opts.top = 20 };
+	struct recording *rec;
+	char err[512];
+	FILE *out = stdout;
+	int ret;
+
+	if (argp_parse(&report_argp, argc, argv, 0, NULL, &a))
+		return 2;
+	if (!a.input)
+		a.input = "waitprof.data";
+	rec = rec_read(a.input, err, sizeof(err));
+	if (!rec) {
+		err_msg("%s", err);
+		return 1;
+	}
+	if (!rec->complete)
+		err_msg("warning: %s is incomplete (recording was cut short)", a.input);
+	if (a.output) {
+		out = fopen(a.output, "we");
+		if (!out) {
+			err_msg("cannot write %s: %s", a.output, strerror(errno));
+			rec_free(rec);
+			return 1;
+		}
+	}
+	if (a.format == FORMAT_FOLDED)
+		ret = report_offcpu_folded(out, rec, &a.opts);
+	else
+		ret = report_text(out, rec, &a.opts);
+	if (fflush(out) || ferror(out)) {
+		err_msg("cannot write %s: %s", a.output ? a.output : "stdout", strerror(errno));
+		ret = -EIO;
+	}
+	if (a.output)
+		fclose(out);
+	rec_free(rec);
+	if (ret && ret != -EIO)
+		err_msg("report failed: %s", strerror(-ret));
+	return ret ? 1 : 0;
+}

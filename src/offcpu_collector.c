@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_env.h"
+#include "offcpu.skel.h"
+#include "offcpu_collector.h"
+#include "util.h"
+
+struct offcpu_collector {
+	struct offcpu_bpf *skel;
+	struct ring_buffer *notify_rb;
+	proc_notify_fn on_proc;
+	void *ctx;
+	bool btf_mode;
+};
+
+static const char *const counter_names[CNT_NR] = {
+	[CNT_SWITCHES] = "switches",
+	[CNT_INTERVALS] = "intervals",
+	[CNT_DROP_HIST_FULL] = "dropped_hist_full",
+	[CNT_DROP_STACK_FULL] = "dropped_stack_map_full",
+	[CNT_DROP_THREAD_FULL] = "dropped_thread_state_full",
+	[CNT_USTACK_EMPTY] = "user_stack_empty",
+	[CNT_USTACK_TRUNCATED] = "user_stack_truncated",
+	[CNT_KSTACK_FAILED] = "kernel_stack_failed",
+	[CNT_CACHE_HITS] = "stack_cache_hits",
+	[CNT_CACHE_VERIFIED] = "stack_cache_verified",
+	[CNT_CACHE_MISMATCH_USER] = "stack_cache_mismatch_user",
+	[CNT_CACHE_MISMATCH_KERN] = "stack_cache_mismatch_kernel",
+	[CNT_FILTERED_DURATION] = "filtered_by_duration",
+	[CNT_NEW_PROCESS_LOST] = "process_notifications_lost",
+};
+
+static int on_notify(void *ctx, void *data, size_t size)
+{
+	struct offcpu_collector *c = ctx;
+
+	if (size >= sizeof(struct proc_notify) && c->on_proc)
+		c->on_proc(c->ctx, data);
+	return 0;
+}
+
+static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
+{
+	struct offcpu_bpf__rodata *ro = skel->rodata;
+
+	ro->filter_tgid = o->filter_pids;
+	ro->filter_tid = o->nr_tids > 0;
+	ro->follow_forks = o->follow_forks;
+	ro->user_threads_only = o->user_only;
+	ro->kernel_threads_only = o->kernel_only;
+	ro->state_mask = o->state_mask ? o->state_mask : OFFCPU_STATE_ALL;
+	ro->min_block_ns = o->min_ns;
+	ro->max_block_ns = o->max_ns ? o->max_ns : ~0ULL;
+	ro->self_tgid = getpid();
+	ro->cache_verify_every = o->verify_every;
+	ro->stack_cache = !o->no_stack_cache;
+}
+
+/* Chooses tp_btf or raw_tp programs before load (never by retrying). */
+static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts *o)
+{
+	struct offcpu_bpf *skel = c->skel;
+	bool btf = !o->force_raw_tp && bpf_env_has_tp_btf("sched_switch") &&
+		   bpf_env_has_task_storage();
+
+	c->btf_mode = btf;
+	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_switch_raw, !btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_raw, !btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !btf);
+	if (btf)
+		bpf_map__set_max_entries(skel->maps.thread_states_by_tid, 1);
+	else if (!bpf_env_has_task_storage())
+		bpf_map__set_autocreate(skel->maps.thread_states, false);
+}
+
+static int fill_filters(struct offcpu_collector *c, const struct offcpu_opts *o)
+{
+	__u8 one = 1;
+	int i, err;
+
+	for (i = 0; i < o->nr_pids; i++) {
+		err = offcpu_trace_tgid(c, o->pids[i]);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < o->nr_tids; i++) {
+		__u32 tid = o->tids[i];
+
+		err = bpf_map__update_elem(c->skel->maps.traced_tids, &tid, sizeof(tid),
+					   &one, sizeof(one), BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
+		 proc_notify_fn on_proc, void *ctx)
+{
+	struct offcpu_collector *c;
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->on_proc = on_proc;
+	c->ctx = ctx;
+	c->skel = offcpu_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		err_msg("cannot open the BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	set_rodata(c->skel, o);
+	choose_programs(c, o);
+	if (o->hist_entries)
+		bpf_map__set_max_entries(c->skel->maps.offcpu_hist, o->hist_entries);
+	if (o->stack_entries)
+		bpf_map__set_max_entries(c->skel->maps.stacks, o->stack_entries);
+	err = offcpu_bpf__load(c->skel);
+	if (err) {
+		bpf_env_explain_load_error("off-CPU", err);
+		goto fail;
+	}
+	err = fill_filters(c, o);
+	if (err) {
+		err_msg("cannot set the process filter: %s", strerror(-err));
+		goto fail;
+	}
+	c->notify_rb = ring_buffer__new(bpf_map__fd(c->skel->maps.proc_notifies), on_notify, c,
+					NULL);
+	if (!c->notify_rb) {
+		err = -errno;
+		err_msg("cannot open the notification ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	err = offcpu_bpf__attach(c->skel);
+	if (err) {
+		err_msg("cannot attach to the scheduler tracepoints: %s", strerror(-err));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	offcpu_destroy(c);
+	return err;
+}
+
+const char *offcpu_attach_mode(const struct offcpu_collector *c)
+{
+	return c->btf_mode ? "tp_btf" : "raw_tp";
+}
+
+int offcpu_trace_tgid(struct offcpu_collector *c, int tgid)
+{
+	__u32 key = tgid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(c->skel->maps.traced_tgids, &key, sizeof(key), &one,
+				    sizeof(one), BPF_ANY);
+}
+
+int offcpu_poll(struct offcpu_collector *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->notify_rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+void offcpu_detach(struct offcpu_collector *c)
+{
+	offcpu_bpf__detach(c->skel);
+	/* Deliver what was queued before detaching. */
+	ring_buffer__consume(c->notify_rb);
+}
+
+static int drain_counters(struct offcpu_collector *c, struct recording *rec)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.counters);
+	__u64 *vals, sum;
+	__u32 id;
+	int i, err = 0;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (id = 0; id < CNT_NR && !err; id++) {
+		if (bpf_map_lookup_elem(fd, &id, vals))
+			continue;
+		for (sum = 0, i = 0; i < ncpu; i++)
+			sum += vals[i];
+		err = rec_add_counter(rec, counter_names[id], sum);
+	}
+	free(vals);
+	return err;
+}
+
+/* Copies one stack once; the recording is searched only after rec_finish,
+ * so a small set of ids already copied keeps duplicates out. */
+static int drain_stack(int fd, __u64 id, struct recording *rec, struct id_set *seen)
+{
+	struct stack_trace st;
+
+	if (!id || id_set_has(seen, id))
+		return 0;
+	if (id_set_add(seen, id))
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &id, &st))
+		return 0;	/* counted as missing at report time */
+	if (st.nr > MAX_STACK_DEPTH)
+		st.nr = MAX_STACK_DEPTH;
+	return rec_add_stack(rec, id, st.flags, st.nr, st.ips);
+}
+
+int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
+{
+	int hist_fd = bpf_map__fd(c->skel->maps.offcpu_hist);
+	int stacks_fd = bpf_map__fd(c->skel->maps.stacks);
+	struct offcpu_key key, next;
+	struct offcpu_val val;
+	struct id_set seen = {};
+	void *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(hist_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(hist_fd, &key, &val))
+			continue;
+		err = rec_add_offcpu(rec, &key, &val);
+		if (!err)
+			err = drain_stack(stacks_fd, key.user_stack_id, rec, &seen);
+		if (!err)
+			err = drain_stack(stacks_fd, key.kern_stack_id, rec, &seen);
+		if (err)
+			break;
+	}
+	id_set_free(&seen);
+	if (!err)
+		err = drain_counters(c, rec);
+	return err;
+}
+
+void offcpu_destroy(struct offcpu_collector *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->notify_rb);
+	offcpu_bpf__destroy(c->skel);
+	free(c);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The user side of bpf/offcpu.bpf.c: load, attach, drain into a recording. */
+#ifndef WAITPROF_OFFCPU_COLLECTOR_H
+#define WAITPROF_OFFCPU_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "offcpu.h"
+#include "recording.h"
+
+#define OFFCPU_MAX_FILTER_IDS 1024
+
+struct offcpu_opts {
+	const int *pids;	/* -p, or the command's pid */
+	int nr_pids;
+	const int *tids;	/* -t */
+	int nr_tids;
+	bool filter_pids;	/* trace only pids (true for -p and -- COMMAND) */
+	bool follow_forks;	/* add new child processes of traced ones */
+	bool user_only;
+	bool kernel_only;
+	uint8_t state_mask;
+	uint64_t min_ns;
+	uint64_t max_ns;
+	uint32_t hist_entries;	/* offcpu_hist capacity */
+	uint32_t stack_entries;	/* stacks capacity */
+	uint32_t verify_every;	/* stack cache check period, 0 = never */
+	bool no_stack_cache;
+	bool force_raw_tp;	/* test the fallback path on kernels with tp_btf */
+};
+
+struct offcpu_collector;
+
+typedef void (*proc_notify_fn)(void *ctx, const struct proc_notify *n);
+
+/* Opens, configures, loads and attaches. Returns 0 or a negative errno after
+ * printing one line that says what to do. */
+int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *opts,
+		 proc_notify_fn on_proc, void *ctx);
+/* "tp_btf" or "raw_tp". */
+const char *offcpu_attach_mode(const struct offcpu_collector *c);
+/* Adds a process to the filter (for -- COMMAND, before it execs). */
+int offcpu_trace_tgid(struct offcpu_collector *c, int tgid);
+/* Delivers process notifications; returns <0 on error. */
+int offcpu_poll(struct offcpu_collector *c, int timeout_ms);
+/* Detaches the programs; the maps stay readable. */
+void offcpu_detach(struct offcpu_collector *c);
+/* Copies histogram entries, the stacks they use and counters into rec. */
+int offcpu_drain(struct offcpu_collector *c, struct recording *rec);
+void offcpu_destroy(struct offcpu_collector *c);
+
+#endif

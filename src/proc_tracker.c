@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Captures the memory maps of traced processes while they are alive, so
+ * their stacks can be symbolized after they exit. A process is read when BPF
+ * first sees it block, again shortly after it forks or execs (ld.so maps the
+ * libraries after exec), and periodically for dlopen. Mappings that vanish
+ * are kept, so stacks recorded before an unmap still resolve.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc_tracker.h"
+#include "util.h"
+
+#define REREAD_DELAY_NS		(50ull * 1000 * 1000)
+#define REFRESH_PERIOD_NS	(2000ull * 1000 * 1000)
+
+struct tracked_proc {
+	int pid;
+	bool gone;
+	char comm[16];
+	char *exe;
+	uint64_t due_ns;	/* next read, 0 = none planned */
+	struct proc_maps *maps;
+};
+
+struct proc_tracker {
+	struct tracked_proc *procs;
+	size_t nr;
+	size_t max_procs;
+	uint64_t dropped;	/* processes not tracked because of max_procs */
+};
+
+struct proc_tracker *proc_tracker_new(size_t max_procs)
+{
+	struct proc_tracker *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->max_procs = max_procs;
+	return t;
+}
+
+void proc_tracker_free(struct proc_tracker *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nr; i++) {
+		free(t->procs[i].exe);
+		proc_maps_free(t->procs[i].maps);
+	}
+	free(t->procs);
+	free(t);
+}
+
+static struct tracked_proc *find(struct proc_tracker *t, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->procs[i].pid == pid)
+			return &t->procs[i];
+	return NULL;
+}
+
+static bool overlaps(const struct proc_map *m, const struct proc_maps *maps)
+{
+	size_t i;
+
+	for (i = 0; i < maps->nr; i++)
+		if (m->start < maps->maps[i].end && maps->maps[i].start < m->end)
+			return true;
+	return false;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct proc_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* New maps win; old file mappings that nothing new overlaps survive. */
+static struct proc_maps *merge_maps(struct proc_maps *old, struct proc_maps *cur)
+{
+	struct proc_map *all;
+	size_t i, n = cur->nr;
+
+	if (!old)
+		return cur;
+	all = realloc(cur->maps, (cur->nr + old->nr) * sizeof(*all) + 1);
+	if (!all) {
+		proc_maps_free(old);
+		return cur;
+	}
+	cur->maps = all;
+	for (i = 0; i < old->nr; i++) {
+		struct proc_map *m = &old->maps[i];
+
+		if (!m->path || m->path[0] != '/' || overlaps(m, cur))
+			continue;
+		cur->maps[n] = *m;
+		m->path = NULL;	/* moved */
+		n++;
+	}
+	cur->nr = n;
+	qsort(cur->maps, cur->nr, sizeof(*cur->maps), cmp_map);
+	proc_maps_free(old);
+	return cur;
+}
+
+static void read_exe(struct tracked_proc *p)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", p->pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	free(p->exe);
+	p->exe = strdup(buf);
+}
+
+static void read_proc(struct tracked_proc *p, uint64_t now)
+{
+	struct proc_maps *maps;
+
+	p->due_ns = 0;
+	maps = proc_maps_read(p->pid);
+	if (!maps) {
+		if (errno == ENOENT || errno == ESRCH)
+			p->gone = true;
+		return;
+	}
+	read_comm(p->pid, p->comm, sizeof(p->comm));
+	read_exe(p);
+	p->maps = merge_maps(p->maps, maps);
+}
+
+void proc_tracker_note(struct proc_tracker *t, int pid, bool reread_soon)
+{
+	uint64_t now = now_ns();
+	struct tracked_proc *p = find(t, pid);
+
+	if (!p) {
+		if (t->nr >= t->max_procs) {
+			t->dropped++;
+			return;
+		}
+		p = ARRAY_PUSH(t->procs, t->nr);
+		if (!p) {
+			t->dropped++;
+			return;
+		}
+		p->pid = pid;
+		read_proc(p, now);
+	}
+	if (reread_soon && !p->gone)
+		p->due_ns = now + REREAD_DELAY_NS;
+}
+
+void proc_tracker_refresh(struct proc_tracker *t, bool all)
+{
+	uint64_t now = now_ns();
+	size_t i;
+
+	for (i = 0; i < t->nr; i++) {
+		struct tracked_proc *p = &t->procs[i];
+
+		if (p->gone)
+			continue;
+		if (all || (p->due_ns && p->due_ns <= now))
+			read_proc(p, now);
+		else if (!p->due_ns)
+			p->due_ns = now + REFRESH_PERIOD_NS;
+	}
+}
+
+uint64_t proc_tracker_dropped(const struct proc_tracker *t)
+{
+	return t->dropped;
+}
+
+int proc_tracker_move_to(struct proc_tracker *t, struct recording *rec)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < t->nr; i++) {
+		struct tracked_proc *p = &t->procs[i];
+
+		err = rec_add_process(rec, p->pid, p->comm, p->exe, p->maps);
+		p->maps = NULL;
+		if (err)
+			return err;
+	}
+	return 0;
+}

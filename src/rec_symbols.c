@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+
+#include "rec_symbols.h"
+#include "util.h"
+
+struct addr_ref {
+	__u32 pid;		/* 0: kernel */
+	__u64 addr;
+	bool return_addr;	/* look up addr - 1: the call, not what follows */
+};
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct addr_ref *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int collect_stack(struct addr_ref **refs, size_t *nr, const struct recording *rec,
+			 __u64 id, __u32 pid)
+{
+	const struct rec_stack *st = rec_find_stack(rec, id);
+	struct addr_ref *r;
+	__u32 i;
+
+	if (!st)
+		return 0;
+	for (i = 0; i < st->nr; i++) {
+		r = ARRAY_PUSH(*refs, *nr);
+		if (!r)
+			return -ENOMEM;
+		r->pid = (st->flags & STACK_KERNEL) ? 0 : pid;
+		r->addr = st->ips[i];
+		/* Kernel stacks from bpf_get_stack are return addresses
+		 * throughout; a user stack's first frame is the interrupted ip. */
+		r->return_addr = (st->flags & STACK_KERNEL) || i > 0;
+	}
+	return 0;
+}
+
+static int resolve(struct recording *rec, struct symbolizer *sym, const struct addr_ref *r,
+		   struct rec_symbols_stats *stats)
+{
+	const struct rec_process *proc;
+	struct sym_result res = {};
+	__u64 addr = r->return_addr && r->addr ? r->addr - 1 : r->addr;
+
+	if (r->pid == 0) {
+		sym_kernel(sym, addr, &res);
+	} else {
+		proc = rec_find_process(rec, r->pid);
+		if (proc && proc->maps)
+			sym_user(sym, proc->maps, addr, &res);
+	}
+	stats->addresses++;
+	if (res.nr && res.frames[0].name)
+		stats->resolved++;
+	return rec_add_symbol(rec, r->pid, r->addr, &res);
+}
+
+int rec_symbolize(struct recording *rec, const struct symbolizer_opts *opts,
+		  struct rec_symbols_stats *stats)
+{
+	struct addr_ref *refs = NULL;
+	struct symbolizer *sym;
+	size_t nr = 0, i;
+	int err = 0;
+
+	*stats = (struct rec_symbols_stats){};
+	for (i = 0; i < rec->nr_offcpu && !err; i++) {
+		err = collect_stack(&refs, &nr, rec, rec->offcpu[i].key.user_stack_id,
+				    rec->offcpu[i].key.tgid);
+		if (!err)
+			err = collect_stack(&refs, &nr, rec, rec->offcpu[i].key.kern_stack_id, 0);
+	}
+	if (err)
+		goto out;
+	if (nr)
+		qsort(refs, nr, sizeof(*refs), cmp_ref);
+	sym = symbolizer_new(opts);
+	if (!sym) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr && !err; i++) {
+		if (i && !cmp_ref(&refs[i], &refs[i - 1]))
+			continue;
+		err = resolve(rec, sym, &refs[i], stats);
+	}
+	symbolizer_free(sym);
+	rec_finish(rec);
+out:
+	free(refs);
+	return err;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The recording: everything needed to report again without re-recording.
+ * In memory it is a set of flat arrays; on disk a header and typed,
+ * checksummed sections (docs/RECORDING.md). Readers skip section types they
+ * do not know, so new data (locks, events, ...) adds sections, not versions.
+ */
+#ifndef WAITPROF_RECORDING_H
+#define WAITPROF_RECORDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "offcpu.h"
+#include "symbolize.h"
+
+#define REC_MAGIC	"WAITPROF"
+#define REC_VERSION	1
+
+enum rec_section_type {
+	REC_SEC_META = 1,	/* key/value strings */
+	REC_SEC_STACKS,		/* raw stacks by id */
+	REC_SEC_OFFCPU,		/* struct offcpu_key + offcpu_val records */
+	REC_SEC_PROCESSES,	/* pid, comm, exe, memory maps with build-ids */
+	REC_SEC_SYMBOLS,	/* (pid, address) -> frames, resolved at record time */
+	REC_SEC_COUNTERS,	/* name -> value: drops and cache checks */
+	REC_SEC_END,		/* present only in a complete recording */
+};
+
+struct rec_meta {
+	char *key;
+	char *value;
+};
+
+struct rec_stack {
+	__u64 id;
+	__u32 flags;		/* enum stack_flags */
+	__u32 nr;
+	__u64 *ips;		/* innermost first */
+};
+
+struct rec_offcpu {
+	struct offcpu_key key;
+	struct offcpu_val val;
+};
+
+struct rec_process {
+	int pid;
+	char comm[TASK_COMM_LEN];
+	char *exe;
+	struct proc_maps *maps;	/* NULL when they could not be captured */
+};
+
+/* One symbolized frame; strings are owned by the recording. */
+struct rec_frame {
+	char *name;		/* NULL: unknown */
+	char *file;
+	char *module;
+	__u64 offset;
+	__u32 line;
+	bool inlined;
+};
+
+struct rec_symbol {
+	__u32 pid;		/* 0 for kernel addresses */
+	__u64 addr;
+	__u32 nr_frames;	/* innermost first */
+	struct rec_frame *frames;
+};
+
+struct rec_counter {
+	char *name;
+	__u64 value;
+};
+
+struct recording {
+	bool complete;		/* END section seen (or written) */
+	struct rec_meta *meta;
+	size_t nr_meta;
+	struct rec_stack *stacks;	/* sorted by id after rec_finish() */
+	size_t nr_stacks;
+	struct rec_offcpu *offcpu;
+	size_t nr_offcpu;
+	struct rec_process *procs;	/* sorted by pid after rec_finish() */
+	size_t nr_procs;
+	struct rec_symbol *symbols;	/* sorted by (pid, addr) after rec_finish() */
+	size_t nr_symbols;
+	struct rec_counter *counters;
+	size_t nr_counters;
+};
+
+struct recording *rec_new(void);
+void rec_free(struct recording *rec);
+
+int rec_set_meta(struct recording *rec, const char *key, const char *value);
+const char *rec_get_meta(const struct recording *rec, const char *key);
+int rec_add_stack(struct recording *rec, __u64 id, __u32 flags, __u32 nr, const __u64 *ips);
+int rec_add_offcpu(struct recording *rec, const struct offcpu_key *key,
+		   const struct offcpu_val *val);
+/* Takes ownership of maps. */
+int rec_add_process(struct recording *rec, int pid, const char *comm, const char *exe,
+		    struct proc_maps *maps);
+int rec_add_counter(struct recording *rec, const char *name, __u64 value);
+__u64 rec_get_counter(const struct recording *rec, const char *name);
+/* Copies the frames. */
+int rec_add_symbol(struct recording *rec, __u32 pid, __u64 addr,
+		   const struct sym_result *res);
+/* Sorts the arrays for the lookups below. */
+void rec_finish(struct recording *rec);
+
+const struct rec_stack *rec_find_stack(const struct recording *rec, __u64 id);
+const struct rec_process *rec_find_process(const struct recording *rec, int pid);
+const struct rec_symbol *rec_find_symbol(const struct recording *rec, __u32 pid, __u64 addr);
+
+/* Writes atomically (a temporary file renamed into place). On error returns
+ * a negative errno and leaves no partial file under path. */
+int rec_write(const struct recording *rec, const char *path);
+/* Reads a recording; on failure returns NULL and writes a one-line reason
+ * into err. A file without an END section is read (complete = false). */
+struct recording *rec_read(const char *path, char *err, size_t err_len);
+struct recording *rec_read_mem(const void *data, size_t len, char *err, size_t err_len);
+
+#endif /* WAITPROF_RECORDING_H */

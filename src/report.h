@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Report writers: each format reads the recording and writes one stream. */
+#ifndef WAITPROF_REPORT_H
+#define WAITPROF_REPORT_H
+
+#include <stdio.h>
+
+#include "offcpu_agg.h"
+#include "recording.h"
+
+struct report_opts {
+	enum wait_part wait;	/* --wait */
+	int top;		/* text: entries shown */
+};
+
+int report_offcpu_folded(FILE *out, const struct recording *rec, const struct report_opts *o);
+int report_text(FILE *out, const struct recording *rec, const struct report_opts *o);
+
+/* "1.23 ms" etc. */
+void format_ns(char *buf, size_t len, double ns);
+
+#endif
