@@ -12,6 +12,7 @@
 enum report_format {
 	FORMAT_TEXT,
 	FORMAT_FOLDED,
+	FORMAT_JSON,
 };
 
 struct report_args {
@@ -24,7 +25,7 @@ struct report_args {
 enum { OPT_WAIT = 1000, OPT_TOP };
 
 static const struct argp_option report_options[] = {
-	{ "format", 'F', "FORMAT", 0, "text (default) or folded" },
+	{ "format", 'F', "FORMAT", 0, "text (default), folded or json" },
 	{ "output", 'o', "FILE", 0, "Write to FILE instead of stdout" },
 	{ "wait", OPT_WAIT, "PART", 0, "all (default), blocked (until woken) or runqueue (woken, waiting for a CPU)" },
 	{ "top", OPT_TOP, "N", 0, "Text: show the N largest stacks (default 20, 0 = all)" },
@@ -42,8 +43,10 @@ static error_t parse_report_opt(int key, char *arg, struct argp_state *state)
 			a->format = FORMAT_TEXT;
 		else if (!strcmp(arg, "folded"))
 			a->format = FORMAT_FOLDED;
+		else if (!strcmp(arg, "json"))
+			a->format = FORMAT_JSON;
 		else
-			argp_error(state, "unknown format '%s' (text, folded)", arg);
+			argp_error(state, "unknown format '%s' (text, folded, json)", arg);
 		break;
 	case 'o': a->output = arg; break;
 	case OPT_WAIT:
@@ -105,6 +108,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (a.format == FORMAT_FOLDED)
 		ret = report_offcpu_folded(out, rec, &a.opts);
+	else if (a.format == FORMAT_JSON)
+		ret = report_json(out, rec, &a.opts);
 	else
 		ret = report_text(out, rec, &a.opts);
 	if (fflush(out) || ferror(out)) {

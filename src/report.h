@@ -15,8 +15,8 @@ struct report_opts {
 
 int report_offcpu_folded(FILE *out, const struct recording *rec, const struct report_opts *o);
 int report_text(FILE *out, const struct recording *rec, const struct report_opts *o);
-
-/* "1.23 ms" etc. */
-void format_ns(char *buf, size_t len, double ns);
+int report_json(FILE *out, const struct recording *rec, const struct report_opts *o);
+/* A histogram as the JSON report writes it: "histogram":[{lo_ns,hi_ns,count,total_ns}] */
+void report_write_histogram_json(FILE *out, const __u64 *counts, const __u64 *sums);
 
 #endif

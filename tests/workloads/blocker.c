@@ -10,6 +10,8 @@
  *   poller   poll() with a timeout on a pipe that never becomes readable
  *   reader   read() on a pipe that the writer feeds every WRITE_MS
  *   writer   nanosleep + write (it blocks too, and wakes the reader)
+ *   vforker  vfork() a child that sleeps DSLEEP_MS: the parent waits in D
+ *            (uninterruptible) state, off by default (-o vforker)
  *
  * usage: blocker [-n ROUNDS] [-s SLEEP_MS] [-P POLL_MS] [-w WRITE_MS] [-o THREADS]
  *   -o picks the threads to run, e.g. -o sleeper,poller (default: all)
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +37,7 @@ struct thread_stats {
 	uint64_t blocked_ns;
 };
 
-static int rounds = 100, sleep_ms = 10, poll_ms = 15, write_ms = 20;
+static int rounds = 100, sleep_ms = 10, poll_ms = 15, write_ms = 20, dsleep_ms = 5;
 static int never_ready[2], feed[2];
 
 static uint64_t now_ns(void)
@@ -131,6 +134,34 @@ __attribute__((noinline)) static void *writer_main(void *arg)
 	return NULL;
 }
 
+__attribute__((noinline)) static void vfork_once(struct thread_stats *st)
+{
+	uint64_t t0 = now_ns();
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		/* Only async-signal-safe calls in a vfork child. */
+		struct timespec ts = { 0, dsleep_ms * 1000000L };
+
+		nanosleep(&ts, NULL);
+		_exit(0);
+	}
+	st->blocked_ns += now_ns() - t0;
+	st->calls++;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+__attribute__((noinline)) static void *vforker_main(void *arg)
+{
+	struct thread_stats *st = arg;
+	int i;
+
+	for (i = 0; i < rounds; i++)
+		vfork_once(st);
+	return NULL;
+}
+
 struct thread_kind {
 	const char *name;
 	void *(*fn)(void *);
@@ -141,6 +172,7 @@ static const struct thread_kind kinds[] = {
 	{ "poller", poller_main },
 	{ "reader", reader_main },
 	{ "writer", writer_main },
+	{ "vforker", vforker_main },
 };
 
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -163,8 +195,8 @@ static void *thread_entry(void *arg)
 static bool wanted(const char *only, size_t kind)
 {
 	if (!only)
-		return true;
-	if (kind >= 2)
+		return strcmp(kinds[kind].name, "vforker") != 0;
+	if (kind == 2 || kind == 3)
 		return strstr(only, "reader") || strstr(only, "writer");
 	return strstr(only, kinds[kind].name) != NULL;
 }

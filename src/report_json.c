@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The JSON report (docs/report-schema.md): one stable, documented schema. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "modality.h"
+#include "report.h"
+#include "stack_names.h"
+#include "util.h"
+
+static const char *kind_name(enum frame_kind kind)
+{
+	return kind == FRAME_KERNEL ? "kernel" : kind == FRAME_INLINED ? "inlined" : "user";
+}
+
+static void write_key(FILE *out, const char *key)
+{
+	json_write_string(out, key);
+	fputc(':', out);
+}
+
+static void write_frame(FILE *out, const struct named_frame *f, bool *first)
+{
+	fputs(*first ? "{" : ",{", out);
+	*first = false;
+	write_key(out, "name");
+	json_write_string(out, f->name);
+	fprintf(out, ",\"kind\":\"%s\",\"addr\":%llu", kind_name(f->kind),
+		(unsigned long long)f->addr);
+	if (f->sym && f->sym->file) {
+		fputs(",\"file\":", out);
+		json_write_string(out, f->sym->file);
+		fprintf(out, ",\"line\":%u", f->sym->line);
+	}
+	if (f->sym && f->sym->module) {
+		fputs(",\"module\":", out);
+		json_write_string(out, f->sym->module);
+		fprintf(out, ",\"offset\":%llu", (unsigned long long)f->sym->offset);
+	}
+	fputc('}', out);
+}
+
+/* Frames outermost first: user frames, then kernel frames. */
+static void write_frames(FILE *out, const struct recording *rec, __u64 user_id,
+			 __u64 kern_id, __u32 pid, struct named_stack *ns)
+{
+	bool first = true;
+	int i;
+
+	fputs("\"frames\":[", out);
+	stack_names(rec, user_id, pid, ns);
+	for (i = (int)ns->nr - 1; i >= 0; i--)
+		write_frame(out, &ns->frames[i], &first);
+	stack_names(rec, kern_id, 0, ns);
+	for (i = (int)ns->nr - 1; i >= 0; i--)
+		write_frame(out, &ns->frames[i], &first);
+	fputc(']', out);
+}
+
+void report_write_histogram_json(FILE *out, const __u64 *counts, const __u64 *sums)
+{
+	bool first = true;
+	unsigned int i;
+
+	fputs("\"histogram\":[", out);
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		if (!counts[i])
+			continue;
+		fprintf(out, "%s{\"lo_ns\":%llu,\"hi_ns\":%llu,\"count\":%llu,\"total_ns\":%llu}",
+			first ? "" : ",", (unsigned long long)hist_bucket_lower(i),
+			(unsigned long long)(i == HIST_OVERFLOW ? 0 : hist_bucket_upper(i)),
+			(unsigned long long)counts[i], (unsigned long long)sums[i]);
+		first = false;
+	}
+	fputc(']', out);
+}
+
+static void write_offcpu_entry(FILE *out, const struct recording *rec,
+			       const struct offcpu_entry *e, struct named_stack *ns)
+{
+	struct modality m;
+
+	fputs("{\"comm\":", out);
+	json_write_string(out, e->comm);
+	fprintf(out, ",\"pid\":%u,", e->tgid);
+	write_frames(out, rec, e->user_stack_id, e->kern_stack_id, e->tgid, ns);
+	fprintf(out, ",\"total_ns\":%llu,\"blocked_ns\":%llu,\"runqueue_ns\":%llu,"
+		     "\"count\":%llu,\"max_ns\":%llu,",
+		(unsigned long long)e->total_ns, (unsigned long long)e->blocked_ns,
+		(unsigned long long)(e->total_ns - e->blocked_ns), (unsigned long long)e->count,
+		(unsigned long long)e->max_ns);
+	report_write_histogram_json(out, e->hist_count, e->hist_sum_ns);
+	modality_analyze(e->hist_count, e->hist_sum_ns, &m);
+	fputs(",\"modality\":", out);
+	modality_write_json(out, &m);
+	fputc('}', out);
+}
+
+struct thread_total {
+	__u32 pid, tid;
+	char comm[TASK_COMM_LEN];
+	__u64 offcpu_ns, blocked_ns, count;
+	__u64 preempted_ns, preempted_count;	/* involuntary switches */
+};
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct thread_total *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return strncmp(x->comm, y->comm, TASK_COMM_LEN);
+}
+
+static int write_threads(FILE *out, const struct recording *rec)
+{
+	struct thread_total *t = NULL, *cur = NULL;
+	size_t nr = 0, i;
+
+	for (i = 0; i < rec->nr_offcpu; i++) {
+		const struct rec_offcpu *o = &rec->offcpu[i];
+
+		cur = ARRAY_PUSH(t, nr);
+		if (!cur) {
+			free(t);
+			return -ENOMEM;
+		}
+		cur->pid = o->key.tgid;
+		cur->tid = o->key.tid;
+		memcpy(cur->comm, o->key.comm, TASK_COMM_LEN);
+		cur->offcpu_ns = o->val.total_ns;
+		cur->blocked_ns = o->val.blocked_ns;
+		cur->count = o->val.count;
+		if (o->key.state == OFFCPU_PREEMPTED) {
+			cur->preempted_ns = o->val.total_ns;
+			cur->preempted_count = o->val.count;
+		}
+	}
+	if (nr)
+		qsort(t, nr, sizeof(*t), cmp_thread);
+	fputs("\"threads\":[", out);
+	for (i = 0; i < nr;) {
+		struct thread_total sum = t[i];
+		size_t j;
+
+		for (j = i + 1; j < nr && !cmp_thread(&t[j], &t[i]); j++) {
+			sum.offcpu_ns += t[j].offcpu_ns;
+			sum.blocked_ns += t[j].blocked_ns;
+			sum.count += t[j].count;
+			sum.preempted_ns += t[j].preempted_ns;
+			sum.preempted_count += t[j].preempted_count;
+		}
+		fprintf(out, "%s{\"pid\":%u,\"tid\":%u,\"comm\":", i ? "," : "", sum.pid, sum.tid);
+		json_write_string(out, sum.comm);
+		fprintf(out, ",\"offcpu_ns\":%llu,\"blocked_ns\":%llu,\"runqueue_ns\":%llu,"
+			     "\"count\":%llu,\"preempted_ns\":%llu,\"preempted_count\":%llu}",
+			(unsigned long long)sum.offcpu_ns, (unsigned long long)sum.blocked_ns,
+			(unsigned long long)(sum.offcpu_ns - sum.blocked_ns),
+			(unsigned long long)sum.count, (unsigned long long)sum.preempted_ns,
+			(unsigned long long)sum.preempted_count);
+		i = j;
+	}
+	fputc(']', out);
+	free(t);
+	return 0;
+}
+
+static void write_recording_info(FILE *out, const struct recording *rec)
+{
+	size_t i;
+
+	fprintf(out, "\"recording\":{\"complete\":%s", rec->complete ? "true" : "false");
+	for (i = 0; i < rec->nr_meta; i++) {
+		fputc(',', out);
+		write_key(out, rec->meta[i].key);
+		json_write_string(out, rec->meta[i].value);
+	}
+	fputs("},\"counters\":{", out);
+	for (i = 0; i < rec->nr_counters; i++) {
+		fputs(i ? "," : "", out);
+		write_key(out, rec->counters[i].name);
+		fprintf(out, "%llu", (unsigned long long)rec->counters[i].value);
+	}
+	fputc('}', out);
+}
+
+int report_json(FILE *out, const struct recording *rec, const struct report_opts *o)
+{
+	struct named_stack *ns = malloc(sizeof(*ns));
+	struct offcpu_agg agg;
+	size_t i;
+	int err;
+
+	if (!ns)
+		return -ENOMEM;
+	err = offcpu_aggregate(rec, o->wait, &agg);
+	if (err)
+		goto out;
+	fputs("{\"schema\":\"waitprof-report/1\",", out);
+	write_recording_info(out, rec);
+	fputs(",\"offcpu\":[", out);
+	for (i = 0; i < agg.nr; i++) {
+		fputs(i ? ",\n" : "\n", out);
+		write_offcpu_entry(out, rec, &agg.entries[i], ns);
+	}
+	fputs("],\n", out);
+	err = write_threads(out, rec);
+	fputs(",\"locks\":[]}\n", out);
+	offcpu_agg_free(&agg);
+out:
+	free(ns);
+	return err;
+}

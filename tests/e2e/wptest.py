@@ -1,0 +1,111 @@
+"""Shared helpers for waitprof's end-to-end tests.
+
+Every test runs the real waitprof binary with real BPF against workloads that
+measure themselves. Binaries come from the environment ctest sets
+(WAITPROF, BLOCKER); tests exit 77 (ctest: skipped) only when BPF is truly
+unavailable, and say so loudly.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+WAITPROF = os.environ.get("WAITPROF", "build/waitprof")
+BLOCKER = os.environ.get("BLOCKER", "build/tests/workloads/blocker")
+SKIP = 77
+failures = []
+
+
+def bpf_available():
+    if os.geteuid() != 0:
+        return "not root"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "no /sys/kernel/btf/vmlinux"
+    return None
+
+
+def require_bpf():
+    why = bpf_available()
+    if why:
+        print("*" * 70)
+        print(f"SKIPPED: BPF end-to-end test cannot run here: {why}")
+        print("*" * 70)
+        sys.exit(SKIP)
+
+
+def run(args, check=True, timeout=120, **kw):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} exited {p.returncode}:\n"
+                           f"{p.stderr}")
+    return p
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="waitprof-test-")
+
+
+def workload_truth(stdout):
+    """The workload's own JSON lines, by thread name."""
+    truth = {}
+    for line in stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            t = json.loads(line)
+            truth[t["thread"]] = t
+    return truth
+
+
+def report_json(data_file, *extra):
+    p = run([WAITPROF, "report", "-F", "json", data_file, *extra])
+    return json.loads(p.stdout)
+
+
+def threads_by_comm(report, pid=None):
+    """Sum of off-CPU ns and counts per thread name."""
+    out = {}
+    for t in report["threads"]:
+        if pid is not None and t["pid"] != pid:
+            continue
+        e = out.setdefault(t["comm"], {"offcpu_ns": 0, "count": 0, "blocked_ns": 0,
+                                       "runqueue_ns": 0, "tids": set()})
+        e["offcpu_ns"] += t["offcpu_ns"]
+        e["blocked_ns"] += t["blocked_ns"]
+        e["runqueue_ns"] += t["runqueue_ns"]
+        e["count"] += t["count"]
+        e["preempted_count"] = e.get("preempted_count", 0) + t["preempted_count"]
+        e["tids"].add(t["tid"])
+    return out
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def bpf_progs():
+    """Names of BPF programs loaded in the kernel now."""
+    p = run(["bpftool", "-j", "prog", "show"], check=False)
+    try:
+        return [x.get("name", "") for x in json.loads(p.stdout or "[]")]
+    except json.JSONDecodeError:
+        return []
+
+
+def waitprof_progs():
+    names = ("sched_switch_b", "sched_switch_r", "sched_waking_b", "sched_waking_r",
+             "sched_process_", "sched_wakeup_n")
+    return [n for n in bpf_progs() if n.startswith(names)]
+
+
+def finish():
+    total = len(failures)
+    if total:
+        print(f"\n{total} check(s) failed:")
+        for f in failures:
+            print("  - " + f)
+        sys.exit(1)
+    print("\nall checks passed")
+    sys.exit(0)
