@@ -340,26 +340,36 @@ size_t cfi_table_size(const struct cfi_table *table)
 	return sizeof(*table) + table->nr_rows * sizeof(*table->rows);
 }
 
-/* Last row whose pc <= vaddr: the same bounded search the BPF walker runs. */
 const struct cfi_row *cfi_table_lookup(const struct cfi_table *t, uint64_t vaddr)
 {
-	uint32_t lo = 0, n = t->nr_rows, half, key, step;
+	int64_t i;
 
-	if (!n || vaddr < t->base || vaddr - t->base > UINT32_MAX)
+	if (vaddr < t->base || vaddr - t->base > UINT32_MAX)
 		return NULL;
-	key = (uint32_t)(vaddr - t->base);
-	if (t->rows[0].pc > key)
-		return NULL;
+	i = cfi_rows_search(t->rows, t->nr_rows, (uint32_t)(vaddr - t->base), NULL);
+	return i < 0 ? NULL : &t->rows[i];
+}
+
+/* The search the BPF walker runs: keep rows[lo].pc <= key and halve the
+ * candidates [lo, lo + n) each step. */
+int64_t cfi_rows_search(const struct cfi_row *rows, uint32_t n, uint32_t key, uint32_t *steps)
+{
+	uint32_t lo = 0, half, step;
+
+	if (!n || n > CFI_MAX_OBJECT_ROWS || rows[0].pc > key)
+		return -1;
 	for (step = 0; step < CFI_SEARCH_STEPS && n > 1; step++) {
 		half = n / 2;
-		if (t->rows[lo + half].pc <= key) {
+		if (rows[lo + half].pc <= key) {
 			lo += half;
 			n -= half;
 		} else {
 			n = half;
 		}
 	}
-	return n == 1 ? &t->rows[lo] : NULL;
+	if (steps)
+		*steps += step;
+	return n == 1 ? (int64_t)lo : -1;
 }
 
 int cfi_table_bias(const struct cfi_table *t, uint64_t start, uint64_t pgoff, uint64_t *bias)

@@ -107,6 +107,30 @@ void cfi_proc_maps_free(struct cfi_proc_maps *pm);
 uint64_t cfi_proc_stack_end(const struct cfi_proc_maps *pm, uint64_t sp);
 const struct cfi_map *cfi_proc_find(const struct cfi_proc_maps *pm, uint64_t pc);
 
+/* Rows of many tables in one array, as the cfi_rows BPF map holds them:
+ * each table is placed once and keeps its place. */
+struct cfi_pool_slot {
+	const struct cfi_table *table;
+	uint32_t first;
+};
+
+struct cfi_pool {
+	struct cfi_row *rows;
+	uint32_t nr, cap;
+	struct cfi_pool_slot *slots;
+	uint32_t nr_slots, cap_slots;
+};
+
+/* Index of t's first row in pool->rows, appending its rows on first use
+ * (rows [old pool->nr, pool->nr) are then new). Returns 0 or -errno. */
+int cfi_pool_place(struct cfi_pool *pool, const struct cfi_table *t, uint32_t *first);
+void cfi_pool_free(struct cfi_pool *pool);
+
+/* The cfi_procs value for pm, placing its tables in pool. Returns 0, or
+ * -E2BIG when pm has more than CFI_PROC_MAX_MAPPINGS executable mappings
+ * (out then holds the first ones). */
+int cfi_proc_pack(const struct cfi_proc_maps *pm, struct cfi_pool *pool, struct cfi_proc *out);
+
 struct cfi_regs {
 	uint64_t rip, rsp, rbp;
 };
@@ -118,18 +142,25 @@ struct cfi_unwind_result {
 	uint32_t nr;			/* frames stored */
 	enum cfi_stop stop;
 	uint32_t reads;			/* memory reads made */
+	uint32_t lookup_steps;		/* binary-search steps, all frames */
 };
 
 /*
- * Walks the user stack from regs with the tables of pm, storing up to
- * max_frames pcs (ips[0] = regs->rip, then return addresses as found on the
- * stack; the frame after a signal frame is the exact interrupted pc). Every
- * read lies inside [rsp, stack_end), the CFA grows strictly, and every pc
- * lies in an executable mapping. Returns the number of frames.
+ * The reference walker: exactly what the BPF walker does, on the same data
+ * (a cfi_procs value and the cfi_rows array). Stores up to max_frames pcs:
+ * ips[0] = regs->rip, then return addresses as found on the stack (the
+ * frame after a signal frame is the exact interrupted pc). Every read lies
+ * inside [rsp, stack_end), the CFA grows strictly, and every stored pc
+ * after the first lies in an executable mapping. Returns the frame count.
  */
 uint32_t cfi_unwind_user(const struct cfi_regs *regs, uint64_t stack_end,
-			 const struct cfi_proc_maps *pm, cfi_read_fn read_mem, void *ctx,
+			 const struct cfi_proc *proc, const struct cfi_row *rows,
+			 uint32_t nr_rows, cfi_read_fn read_mem, void *ctx,
 			 uint64_t *ips, uint32_t max_frames, struct cfi_unwind_result *res);
+
+/* Last row of rows[0..n) with pc <= key, in at most CFI_SEARCH_STEPS
+ * steps; -1 when key precedes the first row. */
+int64_t cfi_rows_search(const struct cfi_row *rows, uint32_t n, uint32_t key, uint32_t *steps);
 
 const char *cfi_stop_name(enum cfi_stop stop);
 
