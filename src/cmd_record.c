@@ -118,45 +118,45 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 	case 'p':
 		o->nr_pids = parse_id_list(arg, a->pids, OFFCPU_MAX_FILTER_IDS);
 		if (o->nr_pids < 0)
-			argp_error(state, "invalid PID list '%s'", arg);
+			argp_failure(state, 2, 0, "invalid PID list '%s'", arg);
 		o->filter_pids = true;
 		break;
 	case 't':
 		o->nr_tids = parse_id_list(arg, a->tids, OFFCPU_MAX_FILTER_IDS);
 		if (o->nr_tids < 0)
-			argp_error(state, "invalid TID list '%s'", arg);
+			argp_failure(state, 2, 0, "invalid TID list '%s'", arg);
 		break;
 	case 'd':
 		if (!parse_double(arg, &a->duration_s) || a->duration_s <= 0)
-			argp_error(state, "invalid duration '%s' (seconds, > 0)", arg);
+			argp_failure(state, 2, 0, "invalid duration '%s' (seconds, > 0)", arg);
 		break;
 	case 'm':
 		if (!parse_us(arg, &o->min_ns))
-			argp_error(state, "invalid minimum block time '%s' (microseconds)", arg);
+			argp_failure(state, 2, 0, "invalid minimum block time '%s' (microseconds)", arg);
 		break;
 	case 'M':
 		if (!parse_us(arg, &o->max_ns))
-			argp_error(state, "invalid maximum block time '%s' (microseconds)", arg);
+			argp_failure(state, 2, 0, "invalid maximum block time '%s' (microseconds)", arg);
 		break;
 	case 'u': o->user_only = true; break;
 	case 'k': o->kernel_only = true; break;
 	case OPT_STATE:
 		if (!parse_states(arg, &o->state_mask))
-			argp_error(state, "invalid --state '%s'", arg);
+			argp_failure(state, 2, 0, "invalid --state '%s'", arg);
 		break;
 	case 'o': a->output = arg; break;
 	case OPT_HIST_SIZE:
 		if (!parse_count(arg, &o->hist_entries, 1024))
-			argp_error(state, "invalid --hist-size '%s' (1024 to 16777216)", arg);
+			argp_failure(state, 2, 0, "invalid --hist-size '%s' (1024 to 16777216)", arg);
 		break;
 	case OPT_STACK_SIZE:
 		if (!parse_count(arg, &o->stack_entries, 128))
-			argp_error(state, "invalid --stack-size '%s' (128 to 16777216)", arg);
+			argp_failure(state, 2, 0, "invalid --stack-size '%s' (128 to 16777216)", arg);
 		break;
 	case OPT_NO_CACHE: o->no_stack_cache = true; break;
 	case OPT_VERIFY:
 		if (!parse_count(arg, &o->verify_every, 0))
-			argp_error(state, "invalid --verify-every '%s'", arg);
+			argp_failure(state, 2, 0, "invalid --verify-every '%s'", arg);
 		break;
 	case OPT_RAW_TP: o->force_raw_tp = true; break;
 	case OPT_NO_FOLLOW: a->no_follow_forks = true; break;
@@ -168,11 +168,11 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (o->user_only && o->kernel_only)
-			argp_error(state, "-u and -k exclude each other");
+			argp_failure(state, 2, 0, "-u and -k exclude each other");
 		if (o->max_ns && o->min_ns > o->max_ns)
-			argp_error(state, "-m is larger than -M");
+			argp_failure(state, 2, 0, "-m is larger than -M");
 		if (a->command && o->nr_pids > 0)
-			argp_error(state, "give -p or a command, not both");
+			argp_failure(state, 2, 0, "give -p or a command, not both");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

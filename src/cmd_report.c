@@ -46,21 +46,21 @@ static error_t parse_report_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "json"))
 			a->format = FORMAT_JSON;
 		else
-			argp_error(state, "unknown format '%s' (text, folded, json)", arg);
+			argp_failure(state, 2, 0, "unknown format '%s' (text, folded, json)", arg);
 		break;
 	case 'o': a->output = arg; break;
 	case OPT_WAIT:
 		if (!parse_wait_part(arg, &a->opts.wait))
-			argp_error(state, "invalid --wait '%s' (all, blocked, runqueue)", arg);
+			argp_failure(state, 2, 0, "invalid --wait '%s' (all, blocked, runqueue)", arg);
 		break;
 	case OPT_TOP:
 		if (!parse_u64(arg, &n) || n > 1000000)
-			argp_error(state, "invalid --top '%s'", arg);
+			argp_failure(state, 2, 0, "invalid --top '%s'", arg);
 		a->opts.top = (int)n;
 		break;
 	case ARGP_KEY_ARG:
 		if (a->input)
-			argp_error(state, "one recording at a time");
+			argp_failure(state, 2, 0, "one recording at a time");
 		a->input = arg;
 		break;
 	default:

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* waitprof: where threads wait. main only dispatches to the subcommands. */
+#include <argp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,9 +48,16 @@ int main(int argc, char **argv)
 		printf("waitprof " WAITPROF_VERSION "\n");
 		return 0;
 	}
+	/* Usage errors exit 2 everywhere, and name the subcommand. */
+	argp_err_exit_status = 2;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+		char name[64];
+
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		snprintf(name, sizeof(name), "waitprof %s", commands[i].name);
+		argv[1] = name;
+		return commands[i].run(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "waitprof: unknown command '%s' (see 'waitprof --help')\n", argv[1]);
 	return 2;

@@ -94,10 +94,67 @@ def bpf_progs():
         return []
 
 
+OUR_PROG_PREFIXES = ("sched_", "sys_enter", "sys_exit", "contention_", "lock_", "uprobe",
+                     "uretprobe", "futex", "pthread")
+
+
+def held_prog_ids():
+    """Ids of BPF programs some process holds through an fd (prog or link)."""
+    ids = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fdinfo")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    for line in f:
+                        if line.startswith("prog_id:"):
+                            ids.add(int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+    return ids
+
+
+def waitprof_orphans(settle_s=3.0):
+    """waitprof-like programs that no process holds: left behind in the
+    kernel (pinned or attached without an owner). Other recorders running
+    at the same time hold theirs, so they do not count. The kernel frees a
+    program shortly after its last fd closes, so only programs that stay
+    unowned for settle_s count."""
+    import time
+    deadline = time.time() + settle_s
+    orphans = set(_orphans_now())
+    while orphans and time.time() < deadline:
+        time.sleep(0.2)
+        orphans &= set(_orphans_now())
+    return sorted(orphans)
+
+
+def _orphans_now():
+    p = run(["bpftool", "-j", "prog", "show"], check=False)
+    try:
+        progs = json.loads(p.stdout or "[]")
+    except json.JSONDecodeError:
+        return ["<bpftool output unreadable>"]
+    ours = [x for x in progs if x.get("name", "").startswith(OUR_PROG_PREFIXES)]
+    if not ours:
+        return []
+    held = held_prog_ids()
+    return [f"{x['name']}#{x['id']}" for x in ours if x["id"] not in held]
+
+
 def waitprof_progs():
-    names = ("sched_switch_b", "sched_switch_r", "sched_waking_b", "sched_waking_r",
-             "sched_process_", "sched_wakeup_n")
-    return [n for n in bpf_progs() if n.startswith(names)]
+    """waitprof-like programs loaded now."""
+    p = run(["bpftool", "-j", "prog", "show"], check=False)
+    try:
+        return [x.get("name", "") for x in json.loads(p.stdout or "[]")
+                if x.get("name", "").startswith(OUR_PROG_PREFIXES)]
+    except json.JSONDecodeError:
+        return []
 
 
 def finish():
