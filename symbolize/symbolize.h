@@ -52,6 +52,10 @@ struct sym_frame {
 	bool inlined;
 	const char *module;	/* path of the object, "[kernel]" or a module name */
 	uint64_t offset;	/* address relative to the module (file offset for user code) */
+	/* Added after the first contract; callers may ignore them. */
+	unsigned int column;	/* 0 when unknown */
+	const char *symbol;	/* ELF symbol covering the address (same for all
+				 * frames of one address), NULL when none */
 };
 
 struct sym_result {
@@ -88,5 +92,21 @@ int sym_elf(struct symbolizer *sym, const char *path, uint64_t addr,
  * the variable that holds it; *name = NULL when none covers it. */
 int sym_data(struct symbolizer *sym, const struct proc_maps *maps,
 	     uint64_t addr, const char **name, uint64_t *var_offset);
+
+/* Formats a frame's location as "name" or "module+0xOFF" into buf (never
+ * prints the nearest unrelated symbol). Returns buf. */
+const char *sym_frame_label(const struct sym_frame *frame, char *buf, size_t size);
+
+/* Loads kernel symbols from a kallsyms-format file (default /proc/kallsyms,
+ * which sym_kernel reads on first use). Negative errno on failure. */
+int sym_kernel_load(struct symbolizer *sym, const char *kallsyms_path);
+
+/* The name of the kernel symbol only, cheaper than sym_kernel for
+ * callers that want no frames. NULL when none covers addr. */
+const char *sym_kernel_name(struct symbolizer *sym, uint64_t addr, uint64_t *sym_offset);
+
+/* The bitness of an ELF file (32 or 64), 0 when it is not a readable ELF
+ * file; errmsg (if not NULL) gets a static one-line reason. */
+int sym_elf_class(struct symbolizer *sym, const char *path, const char **errmsg);
 
 #endif /* WAITPROF_SYMBOLIZE_H */
