@@ -267,20 +267,17 @@ static int read_loads(Elf *elf, struct cfi_table *t)
 	return 0;
 }
 
-int cfi_table_build_fd(int fd, const char *path, struct cfi_table **out)
+static int build_from_elf(Elf *elf, const char *path, struct cfi_table **out)
 {
 	struct cfi_table *t = calloc(1, sizeof(*t));
 	struct cfi_builder b = { 0 };
 	GElf_Ehdr ehdr;
-	Elf *elf = NULL;
 	int n, err = -EINVAL;
 
 	if (!t)
 		return -ENOMEM;
 	b.stats = &t->stats;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || !gelf_getehdr(elf, &ehdr) || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
+	if (!gelf_getehdr(elf, &ehdr) || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    ehdr.e_machine != EM_X86_64)
 		goto cleanup;
 	n = build_id_of(elf, t->build_id, sizeof(t->build_id));
@@ -306,14 +303,40 @@ int cfi_table_build_fd(int fd, const char *path, struct cfi_table **out)
 cleanup:
 	free(b.raw);
 	free(b.spans);
-	if (elf)
-		elf_end(elf);
 	if (err < 0) {
 		cfi_table_free(t);
 		return err;
 	}
 	*out = t;
 	return 0;
+}
+
+int cfi_table_build_fd(int fd, const char *path, struct cfi_table **out)
+{
+	Elf *elf;
+	int err;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -EINVAL;
+	err = build_from_elf(elf, path, out);
+	elf_end(elf);
+	return err;
+}
+
+int cfi_table_build_image(void *image, size_t size, struct cfi_table **out)
+{
+	Elf *elf;
+	int err;
+
+	elf_version(EV_CURRENT);
+	elf = elf_memory(image, size);
+	if (!elf)
+		return -EINVAL;
+	err = build_from_elf(elf, NULL, out);
+	elf_end(elf);
+	return err;
 }
 
 int cfi_table_build(const char *path, struct cfi_table **out)

@@ -56,6 +56,8 @@ struct cfi_table {
  * separate debug file and for messages; may be NULL). Returns 0 or -errno. */
 int cfi_table_build_fd(int fd, const char *path, struct cfi_table **out);
 int cfi_table_build(const char *path, struct cfi_table **out);
+/* The same from an ELF image in memory (a process's [vdso]). */
+int cfi_table_build_image(void *image, size_t size, struct cfi_table **out);
 void cfi_table_free(struct cfi_table *table);
 
 /* Row in force at ELF vaddr, or NULL before the first row / outside the
@@ -81,6 +83,8 @@ void cfi_cache_free(struct cfi_cache *cache);
 /* Table for the file at fd, built on first use. NULL on error (errno set);
  * a file without CFI gets an empty table, not an error. */
 const struct cfi_table *cfi_cache_get(struct cfi_cache *cache, int fd, const char *path);
+/* Table of an in-memory image (the [vdso]), kept by its build-id. */
+const struct cfi_table *cfi_cache_get_image(struct cfi_cache *cache, void *image, size_t size);
 uint32_t cfi_cache_builds(const struct cfi_cache *cache);	/* misses so far */
 size_t cfi_cache_bytes(const struct cfi_cache *cache);
 

@@ -96,37 +96,83 @@ static uint32_t key_hash(const uint8_t *key, uint32_t len)
 	return h % CACHE_BUCKETS;
 }
 
+static struct cfi_cache_entry **cache_slot(struct cfi_cache *cache, const uint8_t *key,
+					   uint32_t len)
+{
+	struct cfi_cache_entry **e = &cache->buckets[key_hash(key, len)];
+
+	for (; *e; e = &(*e)->next)
+		if ((*e)->key_len == len && !memcmp((*e)->key, key, len))
+			break;
+	return e;
+}
+
+/* Takes ownership of table. */
+static const struct cfi_table *cache_insert(struct cfi_cache *cache, const uint8_t *key,
+					    uint32_t len, struct cfi_table *table)
+{
+	struct cfi_cache_entry *e = calloc(1, sizeof(*e)), **head;
+
+	if (!e) {
+		cfi_table_free(table);
+		return NULL;
+	}
+	memcpy(e->key, key, len);
+	e->key_len = len;
+	e->table = table;
+	head = &cache->buckets[key_hash(key, len)];
+	e->next = *head;
+	*head = e;
+	cache->builds++;
+	cache->bytes += sizeof(*e) + cfi_table_size(table);
+	return table;
+}
+
 const struct cfi_table *cfi_cache_get(struct cfi_cache *cache, int fd, const char *path)
 {
 	uint8_t key[CFI_BUILD_ID_MAX];
-	struct cfi_cache_entry *e;
+	struct cfi_cache_entry **slot;
+	struct cfi_table *table;
 	int len = cache_key(fd, key), err;
-	uint32_t bucket;
 
 	if (len < 0) {
 		errno = -len;
 		return NULL;
 	}
-	bucket = key_hash(key, (uint32_t)len);
-	for (e = cache->buckets[bucket]; e; e = e->next)
-		if (e->key_len == (uint32_t)len && !memcmp(e->key, key, (size_t)len))
-			return e->table;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	err = cfi_table_build_fd(fd, path, &e->table);
+	slot = cache_slot(cache, key, (uint32_t)len);
+	if (*slot)
+		return (*slot)->table;
+	err = cfi_table_build_fd(fd, path, &table);
 	if (err) {
-		free(e);
 		errno = -err;
 		return NULL;
 	}
-	memcpy(e->key, key, (size_t)len);
-	e->key_len = (uint32_t)len;
-	e->next = cache->buckets[bucket];
-	cache->buckets[bucket] = e;
-	cache->builds++;
-	cache->bytes += sizeof(*e) + cfi_table_size(e->table);
-	return e->table;
+	return cache_insert(cache, key, (uint32_t)len, table);
+}
+
+const struct cfi_table *cfi_cache_get_image(struct cfi_cache *cache, void *image, size_t size)
+{
+	static const uint8_t anonymous[] = "[vdso] without build-id";
+	struct cfi_cache_entry **slot;
+	struct cfi_table *table;
+	const uint8_t *key;
+	uint32_t len;
+	int err;
+
+	/* A vDSO is a few KB: building its table to learn its key is cheap. */
+	err = cfi_table_build_image(image, size, &table);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	key = table->build_id_len ? table->build_id : anonymous;
+	len = table->build_id_len ? table->build_id_len : sizeof(anonymous);
+	slot = cache_slot(cache, key, len);
+	if (*slot) {
+		cfi_table_free(table);
+		return (*slot)->table;
+	}
+	return cache_insert(cache, key, len, table);
 }
 
 static int push_map(struct cfi_proc_maps *pm, const struct cfi_map *m, size_t *cap)
@@ -181,6 +227,28 @@ static void map_table(pid_t pid, struct cfi_cache *cache, struct cfi_map *m)
 		m->table = NULL;
 }
 
+/* The vDSO is no file: read its image out of the process. */
+static void vdso_table(pid_t pid, struct cfi_cache *cache, struct cfi_map *m)
+{
+	size_t size = m->end - m->start;
+	char mem[64];
+	void *image;
+	int fd;
+
+	if (size > (1 << 20))
+		return;
+	image = malloc(size);
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (image && fd >= 0 && pread(fd, image, size, (off_t)m->start) == (ssize_t)size)
+		m->table = cfi_cache_get_image(cache, image, size);
+	if (fd >= 0)
+		close(fd);
+	free(image);
+	if (m->table && cfi_table_bias(m->table, m->start, m->pgoff, &m->bias))
+		m->table = NULL;
+}
+
 int cfi_proc_maps_load(pid_t pid, struct cfi_cache *cache, struct cfi_proc_maps *out)
 {
 	size_t cap = 0, cap_all = 0;
@@ -208,6 +276,8 @@ int cfi_proc_maps_load(pid_t pid, struct cfi_cache *cache, struct cfi_proc_maps 
 		snprintf(m.path, sizeof(m.path), "%s", name);
 		if (name[0] == '/')
 			map_table(pid, cache, &m);
+		else if (!strcmp(name, "[vdso]"))
+			vdso_table(pid, cache, &m);
 		err = push_map(out, &m, &cap);	/* [vdso] etc.: executable, no table */
 		if (err)
 			break;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <gnu/libc-version.h>
 
 #include "cfi_table.h"
 #include "test_cfi.h"
@@ -213,7 +214,8 @@ static int cmp_double(const void *a, const void *b)
 static void test_figures(void)
 {
 	const char *paths[] = { "", "/usr/bin/python3.11",
-				"/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/bin/bash" };
+				"/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/bin/bash",
+				"/usr/bin/node" };
 	char libc[400];
 	double ms[5];
 	size_t i, r;
@@ -247,6 +249,47 @@ static void test_figures(void)
 	}
 }
 
+/* Our own mappings: libc's bias maps a libc function into its row, and the
+ * [vdso] gets a table read out of memory. (Not read(): sanitizers wrap it.) */
+static void test_self_maps(void)
+{
+	uint64_t libc_fn = (uint64_t)(uintptr_t)&gnu_get_libc_version;
+	struct cfi_cache *cache = cfi_cache_new();
+	struct cfi_proc_maps pm;
+	const struct cfi_map *m;
+	const struct cfi_row *row;
+	bool vdso = false;
+	size_t i;
+	int err;
+
+	err = cfi_proc_maps_load(getpid(), cache, &pm);
+	CHECK(!err, "own maps: %d", err);
+	if (err)
+		return;
+	m = cfi_proc_find(&pm, libc_fn);
+	CHECK(m && m->table && strstr(m->path, "/libc.so"), "libc function not in a libc mapping");
+	if (m && m->table) {
+		row = cfi_table_lookup(m->table, libc_fn - m->bias);
+		CHECK(row && row->cfa_rule == CFI_CFA_RSP && row->cfa_offset == 8,
+		      "libc function entry row: rule %d offset %d", row ? row->cfa_rule : -1,
+		      row ? row->cfa_offset : 0);
+	}
+	for (i = 0; i < pm.nr; i++) {
+		if (strcmp(pm.maps[i].path, "[vdso]"))
+			continue;
+		vdso = true;
+		CHECK(pm.maps[i].table && pm.maps[i].table->stats.fdes >= 4 &&
+		      pm.maps[i].table->stats.unsupported_rows == 0,
+		      "vdso table: %u FDEs", pm.maps[i].table ? pm.maps[i].table->stats.fdes : 0);
+		if (pm.maps[i].table)
+			printf("vdso: %u FDEs, %u rows\n", pm.maps[i].table->stats.fdes,
+			       pm.maps[i].table->stats.rows);
+	}
+	CHECK(vdso, "no [vdso] mapping");
+	cfi_proc_maps_free(&pm);
+	cfi_cache_free(cache);
+}
+
 int test_unwind_synthetic(void);
 
 int main(int argc, char **argv)
@@ -257,6 +300,7 @@ int main(int argc, char **argv)
 		test_libc_vs_readelf();
 		test_lookup();
 		test_cache();
+		test_self_maps();
 		if (argc > 2)
 			test_debug_frame(argv[2]);
 	} else if (!strcmp(mode, "synthetic")) {
