@@ -73,16 +73,18 @@ static void print_inlined_head(const struct sym_frame *inner, const struct sym_f
 	printf(" in %s\n", inner->symbol ?: "??");
 }
 
-static void print_result(const struct symbolize_args *args, const struct sym_result *res)
+static void print_result(const struct symbolize_args *args, const struct sym_result *res,
+			 const char *data_name)
 {
 	const struct sym_frame *first = res->nr ? &res->frames[0] : NULL;
+	const char *name = first && first->name ? first->name : data_name;
 	size_t i;
 
 	if (args->functions) {
 		if (first && first->inlined && res->nr > 1)
 			print_inlined_head(first, &res->frames[1]);
 		else
-			printf("%s\n", first && first->name ? first->name : "??");
+			printf("%s\n", name ?: "??");
 	}
 	if (first)
 		print_location(first->file, first->line, first->column);
@@ -115,6 +117,7 @@ static bool parse_address(const char *text, uint64_t *addr)
 static int handle_address(struct symbolize_ctx *ctx, const char *text)
 {
 	struct sym_result res = { 0 };
+	const char *data_name = NULL;
 	uint64_t addr;
 	int err;
 
@@ -136,7 +139,12 @@ static int handle_address(struct symbolize_ctx *ctx, const char *text)
 		fprintf(stderr, "waitprof symbolize: out of memory\n");
 		return err;
 	}
-	print_result(&ctx->args, &res);
+	/* Like eu-addr2line, name the variable when no function holds addr. */
+	if (ctx->args.functions && ctx->args.elf_path && !(res.nr && res.frames[0].name))
+		sym_elf_data(ctx->sym, ctx->args.elf_path, addr, &data_name, NULL);
+	else if (ctx->args.functions && ctx->maps && !(res.nr && res.frames[0].name))
+		sym_data(ctx->sym, ctx->maps, addr, &data_name, NULL);
+	print_result(&ctx->args, &res, data_name);
 	return 0;
 }
 

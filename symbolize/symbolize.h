@@ -105,6 +105,10 @@ int sym_kernel_load(struct symbolizer *sym, const char *kallsyms_path);
  * callers that want no frames. NULL when none covers addr. */
 const char *sym_kernel_name(struct symbolizer *sym, uint64_t addr, uint64_t *sym_offset);
 
+/* sym_data for an address in an ELF file's own address space. */
+int sym_elf_data(struct symbolizer *sym, const char *path, uint64_t addr, const char **name,
+		 uint64_t *var_offset);
+
 /* The bitness of an ELF file (32 or 64), 0 when it is not a readable ELF
  * file; errmsg (if not NULL) gets a static one-line reason. */
 int sym_elf_class(struct symbolizer *sym, const char *path, const char **errmsg);

@@ -524,6 +524,26 @@ int sym_elf(struct symbolizer *sym, const char *path, uint64_t addr, struct sym_
 	return resolve_in_module(sym, mod, addr, pooled(sym, path), offset, out);
 }
 
+int sym_elf_data(struct symbolizer *sym, const char *path, uint64_t addr, const char **name,
+		 uint64_t *var_offset)
+{
+	struct module *mod = module_of_path(sym, path);
+	const struct elf_symbol *object;
+
+	*name = NULL;
+	if (!mod)
+		return -ENOMEM;
+	if (!mod->file)
+		return -mod->open_error;
+	object = module_find_object(mod, sym->debug_dir, addr);
+	if (object) {
+		*name = display_name(sym, object->name);
+		if (var_offset)
+			*var_offset = addr - object->addr;
+	}
+	return 0;
+}
+
 int sym_elf_class(struct symbolizer *sym, const char *path, const char **errmsg)
 {
 	struct module *mod = module_of_path(sym, path);
