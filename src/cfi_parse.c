@@ -273,45 +273,52 @@ static uint8_t match_plt(const uint8_t *p, const uint8_t *end, int64_t *offset)
 	return CFI_CFA_UNSUPPORTED;
 }
 
+static uint8_t classify_cfa(const struct cfa_state *st, const struct cie *cie, int64_t *off)
+{
+	uint8_t rule;
+
+	*off = st->offset;
+	if (cie->signal)
+		return CFI_CFA_SIGNAL;
+	if (st->ra.kind == RULE_UNDEFINED)
+		return CFI_CFA_END;
+	if (cie->ra_reg != DW_REG_RIP || st->ra.kind != RULE_OFFSET || st->ra.offset != -8)
+		return CFI_CFA_UNSUPPORTED;
+	if (st->expr)
+		rule = match_plt(st->expr_p, st->expr_end, off);
+	else if (st->reg == DW_REG_RSP)
+		rule = CFI_CFA_RSP;
+	else if (st->reg == DW_REG_RBP)
+		rule = CFI_CFA_RBP;
+	else
+		return CFI_CFA_UNSUPPORTED;
+	/* Row offsets are 16-bit multiples of 8 (bpf/cfi.h). */
+	if ((*off & 7) || *off / 8 < INT16_MIN || *off / 8 > INT16_MAX)
+		return CFI_CFA_UNSUPPORTED;
+	return rule;
+}
+
 static void classify(const struct cfa_state *st, const struct cie *cie, struct cfi_row *row)
 {
-	int64_t off = st->offset;
+	uint8_t cfa_rule, rbp_rule = CFI_RBP_SAME;
+	int64_t off;
 
 	memset(row, 0, sizeof(*row));
-	if (cie->signal) {
-		row->cfa_rule = CFI_CFA_SIGNAL;
+	cfa_rule = classify_cfa(st, cie, &off);
+	if (cfa_rule != CFI_CFA_RSP && cfa_rule != CFI_CFA_RBP && cfa_rule != CFI_CFA_PLT11 &&
+	    cfa_rule != CFI_CFA_PLT10) {
+		row->rules = CFI_ROW_RULES(cfa_rule, CFI_RBP_SAME);
 		return;
 	}
-	if (st->ra.kind == RULE_UNDEFINED) {
-		row->cfa_rule = CFI_CFA_END;
-		return;
+	row->cfa_offset8 = (int16_t)(off / 8);
+	if (st->rbp.kind == RULE_OFFSET && !(st->rbp.offset & 7) &&
+	    st->rbp.offset / 8 >= INT8_MIN && st->rbp.offset / 8 <= INT8_MAX) {
+		rbp_rule = CFI_RBP_AT_CFA;
+		row->rbp_offset8 = (int8_t)(st->rbp.offset / 8);
+	} else if (st->rbp.kind != RULE_SAME) {
+		rbp_rule = CFI_RBP_UNDEFINED;
 	}
-	if (cie->ra_reg != DW_REG_RIP || st->ra.kind != RULE_OFFSET || st->ra.offset != -8) {
-		row->cfa_rule = CFI_CFA_UNSUPPORTED;
-		return;
-	}
-	if (st->expr)
-		row->cfa_rule = match_plt(st->expr_p, st->expr_end, &off);
-	else if (st->reg == DW_REG_RSP)
-		row->cfa_rule = CFI_CFA_RSP;
-	else if (st->reg == DW_REG_RBP)
-		row->cfa_rule = CFI_CFA_RBP;
-	else
-		row->cfa_rule = CFI_CFA_UNSUPPORTED;
-	if (off < INT32_MIN || off > INT32_MAX)
-		row->cfa_rule = CFI_CFA_UNSUPPORTED;
-	if (row->cfa_rule == CFI_CFA_UNSUPPORTED)
-		return;
-	row->cfa_offset = (int32_t)off;
-	if (st->rbp.kind == RULE_OFFSET && st->rbp.offset >= INT16_MIN &&
-	    st->rbp.offset <= INT16_MAX) {
-		row->rbp_rule = CFI_RBP_AT_CFA;
-		row->rbp_offset = (int16_t)st->rbp.offset;
-	} else if (st->rbp.kind == RULE_SAME) {
-		row->rbp_rule = CFI_RBP_SAME;
-	} else {
-		row->rbp_rule = CFI_RBP_UNDEFINED;
-	}
+	row->rules = CFI_ROW_RULES(cfa_rule, rbp_rule);
 }
 
 static void set_reg(struct cfa_state *st, const struct cie *cie, uint64_t reg,

@@ -181,8 +181,8 @@ static int cmp_span(const void *a, const void *b)
 
 static bool same_rules(const struct cfi_row *a, const struct cfi_row *b)
 {
-	return a->cfa_rule == b->cfa_rule && a->cfa_offset == b->cfa_offset &&
-	       a->rbp_rule == b->rbp_rule && a->rbp_offset == b->rbp_offset;
+	return a->rules == b->rules && a->cfa_offset8 == b->cfa_offset8 &&
+	       a->rbp_offset8 == b->rbp_offset8;
 }
 
 static void append_row(struct cfi_table *t, uint64_t pc, const struct cfi_row *row)
@@ -233,7 +233,7 @@ static int pack_rows(struct cfi_builder *b, struct cfi_table *t)
 	if (t->nr_rows > CFI_MAX_OBJECT_ROWS)
 		return -E2BIG;
 	for (i = 0; i < t->nr_rows; i++) {
-		switch (t->rows[i].cfa_rule) {
+		switch (CFI_ROW_CFA_RULE(&t->rows[i])) {
 		case CFI_CFA_NONE: s->gaps++; break;
 		case CFI_CFA_PLT10:
 		case CFI_CFA_PLT11: s->plt_rows++; break;
@@ -241,7 +241,7 @@ static int pack_rows(struct cfi_builder *b, struct cfi_table *t)
 		case CFI_CFA_END: s->end_rows++; break;
 		case CFI_CFA_UNSUPPORTED: s->unsupported_rows++; break;
 		}
-		if (t->rows[i].rbp_rule == CFI_RBP_UNDEFINED)
+		if (CFI_ROW_RBP_RULE(&t->rows[i]) == CFI_RBP_UNDEFINED)
 			s->rbp_undefined_rows++;
 	}
 	s->rows = t->nr_rows;

@@ -494,7 +494,7 @@ static enum cfi_stop step(struct walk *w, const struct cfi_proc *proc,
 	if (i < 0)
 		return CFI_STOP_NO_CFI;
 	row = &rows[m->first_row + i];
-	switch (row->cfa_rule) {
+	switch (CFI_ROW_CFA_RULE(row)) {
 	case CFI_CFA_NONE:
 		return CFI_STOP_NO_CFI;
 	case CFI_CFA_END:
@@ -502,17 +502,17 @@ static enum cfi_stop step(struct walk *w, const struct cfi_proc *proc,
 	case CFI_CFA_SIGNAL:
 		return step_signal(w);
 	case CFI_CFA_RSP:
-		cfa = w->sp + (int64_t)row->cfa_offset;
+		cfa = w->sp + CFI_ROW_CFA_OFFSET(row);
 		break;
 	case CFI_CFA_RBP:
 		if (!w->bp_known)
 			return CFI_STOP_RBP_UNKNOWN;
-		cfa = w->bp + (int64_t)row->cfa_offset;
+		cfa = w->bp + CFI_ROW_CFA_OFFSET(row);
 		break;
 	case CFI_CFA_PLT11:
 	case CFI_CFA_PLT10:
-		cfa = w->sp + (int64_t)row->cfa_offset +
-		      ((w->pc & 15) >= (row->cfa_rule == CFI_CFA_PLT11 ? 11u : 10u) ? 8 : 0);
+		cfa = w->sp + CFI_ROW_CFA_OFFSET(row) +
+		      ((w->pc & 15) >= (CFI_ROW_CFA_RULE(row) == CFI_CFA_PLT11 ? 11u : 10u) ? 8 : 0);
 		break;
 	default:
 		return CFI_STOP_UNSUPPORTED;
@@ -522,13 +522,13 @@ static enum cfi_stop step(struct walk *w, const struct cfi_proc *proc,
 	stop = read_stack(w, cfa - 8, &ra);
 	if (stop != WALK_CONTINUE)
 		return stop;
-	if (row->rbp_rule == CFI_RBP_AT_CFA) {
-		stop = read_stack(w, cfa + (int64_t)row->rbp_offset, &bp);
+	if (CFI_ROW_RBP_RULE(row) == CFI_RBP_AT_CFA) {
+		stop = read_stack(w, cfa + CFI_ROW_RBP_OFFSET(row), &bp);
 		if (stop != WALK_CONTINUE)
 			return stop;
 		w->bp = bp;
 		w->bp_known = true;
-	} else if (row->rbp_rule != CFI_RBP_SAME) {
+	} else if (CFI_ROW_RBP_RULE(row) != CFI_RBP_SAME) {
 		w->bp_known = false;
 	}
 	w->sp = cfa;

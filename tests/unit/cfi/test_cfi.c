@@ -136,7 +136,7 @@ static void test_lookup(void)
 	CHECK(bad == 0, "%u lookups disagree with the linear scan", bad);
 	CHECK(cfi_table_lookup(t, t->base - 1) == NULL, "lookup before the first row");
 	row = cfi_table_lookup(t, t->base + t->rows[t->nr_rows - 1].pc + 100);
-	CHECK(row && row->cfa_rule == CFI_CFA_NONE, "past the end is not a gap marker");
+	CHECK(row && CFI_ROW_CFA_RULE(row) == CFI_CFA_NONE, "past the end is not a gap marker");
 	for (i = 1; i < t->nr_rows; i++) {
 		CHECK(t->rows[i].pc > t->rows[i - 1].pc, "rows not sorted at %u", i);
 		if (t->rows[i].pc <= t->rows[i - 1].pc)
@@ -187,9 +187,9 @@ static void test_debug_frame(const char *path)
 	CHECK(!test_syms_load(path, &syms), "symbols of %s", path);
 	CHECK(test_syms_find(&syms, "level_b", &start, &end), "no level_b");
 	row = cfi_table_lookup(t, start);
-	CHECK(row && row->cfa_rule == CFI_CFA_RSP && row->cfa_offset == 8,
-	      "level_b entry row: rule %d offset %d", row ? row->cfa_rule : -1,
-	      row ? row->cfa_offset : 0);
+	CHECK(row && CFI_ROW_CFA_RULE(row) == CFI_CFA_RSP && CFI_ROW_CFA_OFFSET(row) == 8,
+	      "level_b entry row: rule %d offset %lld", row ? CFI_ROW_CFA_RULE(row) : -1,
+	      row ? (long long)CFI_ROW_CFA_OFFSET(row) : 0);
 	printf("debug_frame binary: %u FDEs, %u rows\n", t->stats.fdes, t->stats.rows);
 	test_syms_free(&syms);
 	cfi_table_free(t);
@@ -270,9 +270,9 @@ static void test_self_maps(void)
 	CHECK(m && m->table && strstr(m->path, "/libc.so"), "libc function not in a libc mapping");
 	if (m && m->table) {
 		row = cfi_table_lookup(m->table, libc_fn - m->bias);
-		CHECK(row && row->cfa_rule == CFI_CFA_RSP && row->cfa_offset == 8,
-		      "libc function entry row: rule %d offset %d", row ? row->cfa_rule : -1,
-		      row ? row->cfa_offset : 0);
+		CHECK(row && CFI_ROW_CFA_RULE(row) == CFI_CFA_RSP && CFI_ROW_CFA_OFFSET(row) == 8,
+		      "libc function entry row: rule %d offset %lld", row ? CFI_ROW_CFA_RULE(row) : -1,
+		      row ? (long long)CFI_ROW_CFA_OFFSET(row) : 0);
 	}
 	for (i = 0; i < pm.nr; i++) {
 		if (strcmp(pm.maps[i].path, "[vdso]"))

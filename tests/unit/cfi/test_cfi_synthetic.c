@@ -65,7 +65,7 @@ static uint64_t find_row(const struct cfi_table *t, uint8_t rule, int32_t offset
 	for (i = 0; i + 1 < t->nr_rows; i++) {
 		const struct cfi_row *r = &t->rows[i];
 
-		if (r->cfa_rule == rule && (offset < 0 || r->cfa_offset == offset) &&
+		if (CFI_ROW_CFA_RULE(r) == rule && (offset < 0 || CFI_ROW_CFA_OFFSET(r) == offset) &&
 		    t->rows[i + 1].pc - r->pc >= min_len)
 			return FAKE_BIAS + t->base + r->pc;
 	}
