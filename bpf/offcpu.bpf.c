@@ -83,12 +83,15 @@ struct stack_cache_entry {
 	__u64 sp;
 	__u64 bp;
 	__s64 syscall_nr;
+	__u64 state;		/* preempted and sleeping take other kernel paths */
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
 };
 
 struct thread_state {
 	__u64 off_ts;		/* switch-out time; 0 while on CPU or untracked */
+	__u32 tgid;		/* taken at switch-out, when the task is current */
+	char comm[TASK_COMM_LEN];
 	__u64 wake_ts;		/* first wakeup during this interval */
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
@@ -144,7 +147,7 @@ static __always_inline bool thread_traced(struct task_struct *task, __u32 tgid, 
 	if (!tid || tgid == self_tgid)
 		return false;
 	if (user_threads_only || kernel_threads_only) {
-		flags = BPF_CORE_READ(task, flags);
+		flags = task->flags;
 		if (user_threads_only && (flags & PF_KTHREAD))
 			return false;
 		if (kernel_threads_only && !(flags & PF_KTHREAD))
@@ -168,7 +171,7 @@ static __always_inline __u8 switch_out_state(bool preempt, struct task_struct *p
 	if (preempt)
 		return OFFCPU_PREEMPTED;
 	if (bpf_core_field_exists(prev->__state))
-		state = BPF_CORE_READ(prev, __state);
+		state = prev->__state;
 	else
 		state = BPF_CORE_READ((struct task_struct___pre_5_14 *)prev, state);
 	if (state & TASK_UNINTERRUPTIBLE)
@@ -184,10 +187,10 @@ static __always_inline void read_user_regs(struct user_regs *r)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	r->ip = BPF_CORE_READ(regs, ip);
-	r->sp = BPF_CORE_READ(regs, sp);
-	r->bp = BPF_CORE_READ(regs, bp);
-	r->syscall_nr = BPF_CORE_READ(regs, orig_ax);
+	r->ip = regs->ip;
+	r->sp = regs->sp;
+	r->bp = regs->bp;
+	r->syscall_nr = regs->orig_ax;
 }
 
 static __always_inline void walk_stacks(void *ctx, const struct user_regs *regs, bool user,
@@ -231,13 +234,13 @@ static __always_inline void notify_new_process(__u32 tgid)
 
 /*
  * Stacks of the thread going off CPU. A thread that blocks again with the
- * same user registers and syscall is almost always at the same place, so
+ * same user registers, syscall and state is almost always at the same place, so
  * the ids are reused from a small per-thread cache; every
  * cache_verify_every-th hit is walked anyway and disagreements are counted,
  * which is how the report proves the cache safe.
  */
 static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
-					struct thread_state *ts, __u32 tgid)
+					struct thread_state *ts, __u32 tgid, __u8 state)
 {
 	struct stack_cache_entry *e = NULL;
 	struct user_regs regs = {};
@@ -245,14 +248,15 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 	bool user;
 	__u32 i;
 
-	user = !(BPF_CORE_READ(prev, flags) & PF_KTHREAD);
+	user = !(prev->flags & PF_KTHREAD);
 	if (user)
 		read_user_regs(&regs);
 	if (user && stack_cache) {
 		for (i = 0; i < STACK_CACHE_WAYS; i++) {
 			if (ts->cache[i].ip == regs.ip && ts->cache[i].sp == regs.sp &&
 			    ts->cache[i].bp == regs.bp &&
-			    ts->cache[i].syscall_nr == regs.syscall_nr) {
+			    ts->cache[i].syscall_nr == regs.syscall_nr &&
+			    ts->cache[i].state == state) {
 				e = &ts->cache[i];
 				break;
 			}
@@ -265,20 +269,23 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 		if (!cache_verify_every || ++ts->hits_since_verify < cache_verify_every)
 			return;
 		ts->hits_since_verify = 0;
-		walk_stacks(ctx, &regs, user, &user_id, &kern_id);
+	}
+	/* One call site only: the kernel stack starts inside this program, so
+	 * a second call site would give the same stack another id. */
+	walk_stacks(ctx, &regs, user, &user_id, &kern_id);
+	ts->user_stack_id = user_id;
+	ts->kern_stack_id = kern_id;
+	if (e) {
 		counter_add(CNT_CACHE_VERIFIED, 1);
 		if (user_id != e->user_stack_id)
 			counter_add(CNT_CACHE_MISMATCH_USER, 1);
 		if (kern_id != e->kern_stack_id)
 			counter_add(CNT_CACHE_MISMATCH_KERN, 1);
 		/* The fresh walk is the truth for this interval and the next. */
-		e->user_stack_id = ts->user_stack_id = user_id;
-		e->kern_stack_id = ts->kern_stack_id = kern_id;
+		e->user_stack_id = user_id;
+		e->kern_stack_id = kern_id;
 		return;
 	}
-	walk_stacks(ctx, &regs, user, &user_id, &kern_id);
-	ts->user_stack_id = user_id;
-	ts->kern_stack_id = kern_id;
 	if (user)
 		notify_new_process(tgid);
 	if (!user || !stack_cache)
@@ -289,6 +296,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 	e->sp = regs.sp;
 	e->bp = regs.bp;
 	e->syscall_nr = regs.syscall_nr;
+	e->state = state;
 	e->user_stack_id = user_id;
 	e->kern_stack_id = kern_id;
 }
@@ -296,9 +304,13 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
 				       __u64 now, bool btf)
 {
-	__u32 tgid = BPF_CORE_READ(prev, tgid), tid = BPF_CORE_READ(prev, pid);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct thread_state *ts;
 	__u8 state;
+
+	if (!btf)
+		prev = bpf_get_current_task_btf();
 
 	if (!thread_traced(prev, tgid, tid))
 		return;
@@ -312,8 +324,9 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 		ts->off_ts = 0;
 		return;
 	}
-	counter_add(CNT_SWITCHES, 1);
-	take_stacks(ctx, prev, ts, tgid);
+	take_stacks(ctx, prev, ts, tgid, state);
+	ts->tgid = tgid;
+	bpf_get_current_comm(ts->comm, sizeof(ts->comm));
 	ts->off_ts = now;
 	ts->wake_ts = 0;
 	ts->waker_tid = 0;
@@ -342,12 +355,11 @@ static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 
 	__sync_fetch_and_add(&val->blocked_ns, blocked);
 	if (delta > val->max_ns)
 		val->max_ns = delta;	/* a rare lost race only lowers max */
-	counter_add(CNT_INTERVALS, 1);
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
-	__u32 tid = BPF_CORE_READ(next, pid);
+	__u32 tid = btf ? next->pid : BPF_CORE_READ(next, pid);
 	struct offcpu_key key = {};
 	struct thread_state *ts;
 	__u64 off_ts, delta, blocked;
@@ -372,11 +384,11 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 		blocked = ts->wake_ts - off_ts;
 	else
 		blocked = delta;
-	key.tgid = BPF_CORE_READ(next, tgid);
+	key.tgid = ts->tgid;
 	key.tid = tid;
 	key.user_stack_id = ts->user_stack_id;
 	key.kern_stack_id = ts->kern_stack_id;
-	BPF_CORE_READ_STR_INTO(&key.comm, next, comm);
+	__builtin_memcpy(key.comm, ts->comm, sizeof(key.comm));
 	key.state = ts->state;
 	key.bucket = hist_bucket(delta);
 	hist_add(&key, delta, blocked);

@@ -45,8 +45,6 @@ struct offcpu_val {
 
 /* Counters user space reports: drops are never silent. */
 enum offcpu_counter {
-	CNT_SWITCHES,		/* switch-outs of traced threads */
-	CNT_INTERVALS,		/* intervals recorded */
 	CNT_DROP_HIST_FULL,	/* offcpu_hist had no room */
 	CNT_DROP_STACK_FULL,	/* stacks map had no room: stack id 0 */
 	CNT_DROP_THREAD_FULL,	/* no per-thread state could be made */

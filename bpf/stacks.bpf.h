@@ -79,7 +79,11 @@ static __always_inline __u64 stack_store(struct stack_trace *st, long *err)
 	return id;
 }
 
-/* Kernel stack of the current task. */
+/*
+ * Kernel stack of the current task. Its first frame is the calling BPF
+ * program itself, at whichever call site clang emitted: skipped, or one
+ * stack would get a different id per call site.
+ */
 static __always_inline __u64 capture_kernel_stack(void *ctx, long *err)
 {
 	struct stack_trace *st = stack_scratch_get();
@@ -87,7 +91,7 @@ static __always_inline __u64 capture_kernel_stack(void *ctx, long *err)
 
 	if (!st)
 		return 0;
-	bytes = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+	bytes = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 1 & BPF_F_SKIP_FIELD_MASK);
 	if (bytes <= 0) {
 		*err = bytes ? bytes : -1;
 		return 0;

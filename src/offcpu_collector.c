@@ -21,8 +21,6 @@ struct offcpu_collector {
 };
 
 static const char *const counter_names[CNT_NR] = {
-	[CNT_SWITCHES] = "switches",
-	[CNT_INTERVALS] = "intervals",
 	[CNT_DROP_HIST_FULL] = "dropped_hist_full",
 	[CNT_DROP_STACK_FULL] = "dropped_stack_map_full",
 	[CNT_DROP_THREAD_FULL] = "dropped_thread_state_full",

@@ -79,4 +79,17 @@ for name in truth:
     line = next((l for l in folded.splitlines() if l.startswith(name + ";")), "")
     check("_[k]" in line and line.index("_[k]") > line.find(expect[name]),
           f"{name}: folded line has user frames first, then kernel frames _[k]")
+
+# The per-thread stack cache must give the stacks a fresh walk gives: with
+# every hit re-walked, disagreements are counted and must be (nearly) none.
+data2 = os.path.join(d, "verify.data")
+run([WAITPROF, "record", "-q", "-o", data2, "--verify-every", "1"] +
+    (["--force-raw-tp"] if raw else []) + ["--", BLOCKER, "-n", "30"])
+c = report_json(data2)["counters"]
+verified = c["stack_cache_verified"]
+check(verified >= 100, f"stack cache: {verified} hits re-walked")
+check(c["stack_cache_mismatch_user"] <= verified * 0.01,
+      f"stack cache: {c['stack_cache_mismatch_user']} user-stack disagreements in {verified}")
+check(c["stack_cache_mismatch_kernel"] <= verified * 0.01,
+      f"stack cache: {c['stack_cache_mismatch_kernel']} kernel-stack disagreements in {verified}")
 finish()
