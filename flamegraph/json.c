@@ -1,62 +1,48 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <stddef.h>
+/* The JSON string escaper shared by every JSON writer. */
+#include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_seq_len(const unsigned char *s)
+void json_write_string(FILE *out, const char *s)
 {
-	size_t n, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-void json_write_string(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n;
-
 	if (!s) {
 		fputs("null", out);
 		return;
 	}
+	json_write_string_len(out, s, strlen(s));
+}
+
+void json_write_string_len(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+
 	fputc('"', out);
-	while (*s) {
-		if (*s == '"' || *s == '\\') {
-			fputc('\\', out);
-			fputc(*s++, out);
-		} else if (*s == '/' && s > (const unsigned char *)str && s[-1] == '<') {
-			fputs("\\/", out);
-			s++;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(out, "\\u%04x", *s++);
-		} else if ((n = utf8_seq_len(s))) {
-			fwrite(s, 1, n, out);
-			s += n;
-		} else {
-			fputs("\\ufffd", out);
-			s++;
+	while (i < len) {
+		n = utf8_decode(p + i, len - i, &cp);
+		switch (cp) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		case '\b': fputs("\\b", out); break;
+		case '\f': fputs("\\f", out); break;
+		case '/':
+			/* "</script>" must not close an enclosing script. */
+			fputs(i > 0 && p[i - 1] == '<' ? "\\/" : "/", out);
+			break;
+		default:
+			if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029 ||
+			    (cp == UTF8_REPLACEMENT && n == 1))
+				fprintf(out, "\\u%04x", cp);
+			else
+				fwrite(p + i, 1, n, out);
 		}
+		i += n;
 	}
 	fputc('"', out);
 }

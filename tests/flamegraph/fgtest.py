@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Checks of `waitprof flamegraph` (built as fg_cli) that read its output back.
+
+usage: fgtest.py CHECK FG_CLI
+Every check exits 0 on success and 1 with a message on the first failure.
+"""
+import bisect
+import collections
+import gzip
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+SVG = "{http://www.w3.org/2000/svg}"
+FG = "{urn:waitprof:flamegraph}"
+CLI = None
+TMP = tempfile.mkdtemp(prefix="fgtest-")
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def run(args, stdin=None):
+    p = subprocess.run([CLI] + args, input=stdin, capture_output=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def write(name, data):
+    path = os.path.join(TMP, name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+def folded_totals(text, reverse=False):
+    """Reference parse: stack tuple -> summed value (single column)."""
+    totals = collections.Counter()
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        stack, value = line.rsplit(" ", 1)
+        frames = stack.split(";")
+        if reverse:
+            frames.reverse()
+        totals[tuple(frames)] += int(value)
+    return totals
+
+
+def title_name(g):
+    title = g.find(SVG + "title").text or ""
+    return title.rsplit(" (", 1)[0]
+
+
+def svg_frames(data):
+    """Frames of an SVG as dicts with name, x, w, base, depth."""
+    root = ET.fromstring(data)
+    fh = float(root.get(FG + "frameheight"))
+    inverted = root.get(FG + "inverted") == "1"
+    out = []
+    for g in root.iter(SVG + "g"):
+        if g.get("class") != "f":
+            continue
+        rect = g.find(SVG + "rect")
+        out.append({"name": title_name(g), "x": int(g.get(FG + "x")), "w": int(g.get(FG + "w")),
+                    "b": int(g.get(FG + "b") or 0), "y": float(rect.get("y")),
+                    "fill": rect.get("fill"), "g": g})
+    if not out:
+        return root, out
+    root_y = out[0]["y"]
+    for f in out:
+        f["depth"] = int(round((f["y"] - root_y) / fh * (1 if inverted else -1)))
+    return root, out
+
+
+def svg_stacks(data, key="w"):
+    """Rebuilds stack -> self value from frame offsets, widths and depths."""
+    _, frames = svg_frames(data)
+    by_depth = collections.defaultdict(list)
+    for f in frames:
+        by_depth[f["depth"]].append(f)
+    for level in by_depth.values():
+        level.sort(key=lambda f: f["x"])
+    stacks = collections.Counter()
+    for f in frames:
+        f["kids"] = 0
+        f["kids_b"] = 0
+    for d in sorted(by_depth):
+        if d == 0:
+            continue
+        parents = by_depth[d - 1]
+        starts = [p["x"] for p in parents]
+        for f in by_depth[d]:
+            i = bisect.bisect_right(starts, f["x"]) - 1
+            # Zero-width frames are never drawn, so one parent at most.
+            ps = [p for p in parents[max(i, 0):i + 1]
+                  if p["x"] <= f["x"] and f["x"] + f["w"] <= p["x"] + p["w"]]
+            check(len(ps) == 1, "frame %r has %d parents" % (f["name"], len(ps)))
+            f["parent"] = ps[0]
+            ps[0]["kids"] += f["w"]
+            ps[0]["kids_b"] += f["b"]
+    for f in frames:
+        if f["depth"] == 0:
+            continue
+        path, p = [], f
+        while p["depth"] > 0:
+            path.append(p["name"])
+            p = p["parent"]
+        self_value = f["w"] - f["kids"] if key == "w" else f["b"] - f["kids_b"]
+        if self_value:
+            stacks[tuple(reversed(path))] += self_value
+    return stacks
+
+
+VOCAB = ["main", "worker_loop", "pthread_mutex_lock", "__lll_lock_wait", "futex_wait_[k]",
+         "schedule_[k]", "do_syscall_64_[k]", "std::vector<int>::push_back(int const&)",
+         "operator<<(std::ostream&, char const*)", "a&b", "say \"hi\"", "it's", "naïve_ü",
+         "inline_helper_[i]", "--", "try_to_wake_up_[w]", "fn with spaces", "x>y", "曲线",
+         "Foo<Bar<Baz>>::run()", "read", "epoll_wait", "[unknown]"]
+
+
+def random_folded(rng, lines, vocab=VOCAB, min_depth=1, max_depth=12):
+    out = []
+    for _ in range(lines):
+        depth = rng.randint(min_depth, max_depth)
+        stack = ["thread-%d" % rng.randint(1, 4)] + [rng.choice(vocab) for _ in range(depth)]
+        out.append("%s %d" % (";".join(stack), rng.randint(1, 5000)))
+    return "\n".join(out) + "\n"
+
+
+def check_svg_roundtrip():
+    rng = random.Random(7)
+    text = random_folded(rng, 3000)
+    want = folded_totals(text)
+    path = write("in.folded", text)
+    for extra, reverse in (([], False), (["--inverted"], False), (["--reverse"], True),
+                           (["--colors", "hot", "--width", "800"], False)):
+        rc, out, err = run(["--minwidth", "0", "--countname", "us"] + extra + [path])
+        check(rc == 0, "rc %d for %s: %s" % (rc, extra, err))
+        got = svg_stacks(out)
+        expect = folded_totals(text, reverse) if reverse else want
+        missing = set(expect) - set(got)
+        check(not missing, "%s: %d stacks missing, e.g. %r" % (extra, len(missing), next(iter(missing), None)))
+        bad = [s for s in expect if got[s] != expect[s]]
+        check(not bad, "%s: %d stacks differ, e.g. %r: %d vs %d" %
+              (extra, len(bad), bad[:1], got[bad[0]] if bad else 0, expect[bad[0]] if bad else 0))
+        check(sum(got.values()) == sum(expect.values()), "total differs")
+        root, frames = svg_frames(out)
+        check(frames[0]["name"] == "all" and frames[0]["w"] == sum(want.values()), "root total")
+        check("us" in frames[0]["g"].find(SVG + "title").text, "countname missing in titles")
+    print("svg round trip: %d stacks, %d total, 4 layouts" % (len(want), sum(want.values())))
+
+
+HOSTILE = ["</script>", "]]>", "<![CDATA[x", "\"onload=\"alert(1)", "<!-- c -->", "&amp&&",
+           "'", "${alert(2)}", "a\x01b", "del\x7f", "bad\xffutf8", "\u2028sep", "<svg/onload=alert(3)>",
+           "x\\y", "&#x3c"]
+
+
+def check_hostile_names():
+    lines = []
+    for i, name in enumerate(HOSTILE):
+        lines.append("t;%s;leaf%d %d" % (name, i, i + 1))
+    data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+    data = data.replace("bad\xffutf8".encode("utf-8"), b"bad\xffutf8")
+    path = write("hostile.folded", data)
+    rc, out, err = run(["--title", "</script><x>&", "--subtitle", "]]>", "--countname", "<us>", path])
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    try:
+        root, frames = svg_frames(out)
+    except ET.ParseError as e:
+        fail("SVG is not well-formed XML: %s" % e)
+    scripts = list(root.iter(SVG + "script"))
+    check(len(scripts) == 1, "%d script elements" % len(scripts))
+    script = scripts[0].text
+    for needle in ("alert", "leaf", "CDATA[x", "onload=\""):
+        check(needle not in script, "%r leaked into the script" % needle)
+    names = {f["name"] for f in frames}
+    for name in HOSTILE:
+        if name in ("a\x01b", "del\x7f", "bad\xffutf8"):
+            continue
+        check(name in names, "name %r did not survive as text" % name)
+    check("a b" in names, "control character not replaced by a space")
+    check("bad\ufffdutf8" in names, "invalid UTF-8 not replaced by U+FFFD")
+    check(root.find(SVG + "text[@id='title']").text == "</script><x>&", "title not kept as text")
+    check(out.count(b"<script") == 1 and out.count(b"]]>") == 1, "raw markup leaked")
+    print("hostile names: %d names kept as text, script untouched" % len(HOSTILE))
+
+
+def check_malformed():
+    text = "a;b 1\nno_value_here\na;c 2\n\nx 1.5\n 7\ny -1\na;b 3\n"
+    path = write("bad.folded", text)
+    rc, out, err = run([path])
+    check(rc == 0, "lenient mode should render, rc %d" % rc)
+    for lineno, reason in ((2, "no space before the value"), (5, "fractional value"),
+                           (6, "empty stack"), (7, "value is not a number")):
+        check("bad.folded:%d: malformed folded line: %s" % (lineno, reason) in err,
+              "line %d not reported (%r)" % (lineno, err))
+    check("4 of 8 lines malformed" in err, "count missing: %r" % err)
+    check(svg_stacks(out) == {("a", "b"): 4, ("a", "c"): 2}, "good lines lost")
+    rc, out, err = run(["--strict", path])
+    check(rc == 2 and not out, "--strict should fail with 2, got %d" % rc)
+    many = "\n".join("bad%d" % i for i in range(1000)) + "\nok 1\n"
+    rc, out, err = run([write("many.folded", many)])
+    check("... and 936 more malformed lines" in err and "1000 of 1001" in err, "overflow count")
+    print("malformed: 4 bad lines reported with line numbers, --strict exits 2")
+
+
+def check_cli_errors():
+    good = write("good.folded", "a;b 1\n")
+    cases = [(["--width", "abc", good], "--width"), (["--bogus", good], "bad option"),
+             ([os.path.join(TMP, "nope.folded")], "cannot open"), (["--diff", good], "--diff"),
+             (["--colors", "neon", good], "palette"), (["--minwidth", "-1", good], "--minwidth"),
+             (["--format", "png", good], "format"), ([write("empty.folded", "")], "no stacks")]
+    for args, needle in cases:
+        rc, out, err = run(args)
+        lines = [l for l in err.splitlines() if l.startswith("waitprof flamegraph:")]
+        check(rc == 2, "%s: rc %d" % (args, rc))
+        check(len(lines) == 1 and needle in lines[0], "%s: stderr %r" % (args, err))
+    rc, out, err = run(["--help"])
+    check(rc == 0 and b"--minwidth" in out, "--help")
+    rc, out, err = run([], stdin=b"s;t 5\n")
+    check(rc == 0 and svg_stacks(out) == {("s", "t"): 5}, "stdin input")
+    outpath = os.path.join(TMP, "o.svg")
+    rc, out, err = run(["-o", outpath, good])
+    check(rc == 0 and not out and os.path.getsize(outpath) > 1000, "-o FILE")
+    print("cli errors: %d bad usages exit 2 with one line each" % len(cases))
+
+
+def rgb(fill):
+    return tuple(int(v) for v in re.match(r"rgb\((\d+),(\d+),(\d+)\)", fill).groups())
+
+
+def check_diff():
+    base = "m;grow 10\nm;shrink 40\nm;same 5\nm;gone 3\n"
+    cur = "m;grow 30\nm;shrink 10\nm;same 5\nm;new 7\n"
+    rc, out, err = run(["--diff", write("base.folded", base), write("cur.folded", cur)])
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    _, frames = svg_frames(out)
+    by = {f["name"]: f for f in frames}
+    check(by["grow"]["w"] == 30 and by["grow"]["b"] == 10, "grow values")
+    check(by["shrink"]["w"] == 10 and by["shrink"]["b"] == 40, "shrink values")
+    check(by["m"]["b"] == 58 and by["m"]["w"] == 52, "parent values")
+    check("gone" not in by, "a frame with no current value has no width")
+    r, g, b = rgb(by["grow"]["fill"])
+    check(r == 255 and g < 200 and b < 200, "grown frame not red: %s" % by["grow"]["fill"])
+    r, g, b = rgb(by["shrink"]["fill"])
+    check(b == 255 and r < 100, "shrunk frame not blue: %s" % by["shrink"]["fill"])
+    check(rgb(by["same"]["fill"]) == (250, 250, 250), "unchanged frame not white")
+    check(rgb(by["new"]["fill"])[0] == 255, "new frame not red")
+    check("+200.00%" in by["grow"]["g"].find(SVG + "title").text, "grow title")
+    # "gone" has no current value, so no width: its base shows in m's self.
+    check(svg_stacks(out, "b") == {("m", "grow"): 10, ("m", "shrink"): 40, ("m", "same"): 5,
+                                   ("m",): 3}, "base stacks: %r" % svg_stacks(out, "b"))
+    # The same comparison as one two-column file (difffolded.pl's output).
+    two = "m;grow 10 30\nm;shrink 40 10\nm;same 5 5\nm;gone 3 0\nm;new 0 7\n"
+    rc, out2, err = run([write("two.folded", two)])
+    _, frames2 = svg_frames(out2)
+    check([(f["name"], f["w"], f["b"], f["fill"]) for f in frames] ==
+          [(f["name"], f["w"], f["b"], f["fill"]) for f in frames2], "two-column input differs")
+    print("diff: values, red/blue/white colours and two-column input agree")
+
+
+def varint(buf, i):
+    v = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7f) << shift
+        shift += 7
+        if b < 0x80:
+            return v, i
+
+
+def pb_fields(buf):
+    """Yields (field, wire, value) of one protobuf message."""
+    i = 0
+    while i < len(buf):
+        key, i = varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = varint(buf, i)
+        elif wire == 2:
+            n, i = varint(buf, i)
+            v = buf[i:i + n]
+            i += n
+        else:
+            fail("unexpected wire type %d" % wire)
+        yield field, wire, v
+
+
+def packed(v, wire):
+    if wire == 0:
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = varint(v, i)
+        out.append(x)
+    return out
+
+
+def decode_pprof(data):
+    """Our own decoder: stacks (outermost first, function names) -> values."""
+    msg = gzip.decompress(data)
+    strings, samples, locs, funcs, types = [], [], {}, {}, []
+    for field, wire, v in pb_fields(msg):
+        if field == 6:
+            strings.append(v.decode("utf-8", "surrogateescape"))
+        elif field == 1:
+            types.append(dict((f, x) for f, _, x in pb_fields(v)))
+        elif field == 2:
+            s = {1: [], 2: []}
+            for f, w, x in pb_fields(v):
+                if f in s:
+                    s[f] += packed(x, w)
+            samples.append(s)
+        elif field == 4:
+            loc = {"lines": []}
+            for f, _, x in pb_fields(v):
+                if f == 1:
+                    loc["id"] = x
+                elif f == 4:
+                    loc["lines"].append(dict((a, b) for a, _, b in pb_fields(x)))
+            locs[loc["id"]] = loc
+        elif field == 5:
+            fn = dict((f, x) for f, _, x in pb_fields(v))
+            funcs[fn[1]] = fn
+    stacks = collections.Counter()
+    for s in samples:
+        names = []
+        for lid in reversed(s[1]):
+            for line in reversed(locs[lid]["lines"]):
+                names.append(strings[funcs[line[1]][2]])
+        stacks[tuple(names)] += s[2][0]
+    type_names = [(strings[t.get(1, 0)], strings[t.get(2, 0)]) for t in types]
+    return stacks, type_names
+
+
+def strip_kind(stack):
+    return tuple(re.sub(r"_\[[ki]\]$", "", f) for f in stack)
+
+
+def expected_ns(text):
+    want = collections.Counter()
+    for stack, v in folded_totals(text).items():
+        want[strip_kind(stack)] += v * 1000
+    return want
+
+
+def go_raw_stacks(path):
+    """Stacks via `go tool pprof -raw` (the reference reader)."""
+    p = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", path],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, HOME=TMP, GOCACHE=os.path.join(TMP, "gocache")))
+    check(p.returncode == 0, "go tool pprof -raw failed: %s" % p.stderr)
+    section, loc_names, stacks = None, {}, collections.Counter()
+    raw_samples = []
+    for line in p.stdout.splitlines():
+        if line in ("Samples:", "Locations", "Mappings"):
+            section = line
+            continue
+        if section == "Samples:":
+            m = re.match(r"\s+(\d+): ([\d ]+)$", line)
+            if m:
+                raw_samples.append((int(m.group(1)), [int(x) for x in m.group(2).split()]))
+        elif section == "Locations":
+            m = re.match(r"\s+(\d+): 0x0 M=\d+ (.*) :\d+ s=\d+$", line)
+            if m:
+                loc_names[int(m.group(1))] = m.group(2)
+    for value, ids in raw_samples:
+        stacks[tuple(loc_names[i] for i in reversed(ids))] += value
+    return stacks
+
+
+def check_pprof():
+    rng = random.Random(11)
+    vocab = [v for v in VOCAB if " " not in v]  # -raw prints names space-separated
+    text = random_folded(rng, 2000, vocab)
+    path = write("p.folded", text)
+    out = os.path.join(TMP, "p.pb.gz")
+    rc, _, err = run(["--format", "pprof", "--countname", "us", "-o", out, path])
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    want = expected_ns(text)
+    with open(out, "rb") as f:
+        got, types = decode_pprof(f.read())
+    check(types == [("off_cpu", "nanoseconds")], "sample types %r" % types)
+    check(got == want, "own decoder: %d of %d stacks differ" %
+          (sum(1 for s in want if got[s] != want[s]), len(want)))
+    msg = "pprof: own decoder agrees on %d stacks, %d ns" % (len(want), sum(want.values()))
+    if shutil.which("go"):
+        got = go_raw_stacks(out)
+        check(got == want, "go tool pprof -raw: %d stacks differ" %
+              sum(1 for s in set(want) | set(got) if got[s] != want[s]))
+        p = subprocess.run(["go", "tool", "pprof", "-top", "-symbolize=none", "-unit=ns", out],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, HOME=TMP))
+        total = sum(want.values())
+        check(p.returncode == 0 and ("of %dns total" % total) in p.stdout,
+              "go tool pprof -top total: %s" % p.stdout[:300])
+        msg += "; go tool pprof -raw and -top agree"
+    else:
+        msg += "; go not installed, go tool pprof check skipped"
+    print(msg)
+
+
+def check_speedscope():
+    rng = random.Random(5)
+    text = random_folded(rng, 2000)
+    rc, out, err = run(["--format", "speedscope", "--countname", "ms", write("s.folded", text)])
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    doc = json.loads(out)
+    check(doc["$schema"] == "https://www.speedscope.app/file-format-schema.json", "schema")
+    frames = doc["shared"]["frames"]
+    prof = doc["profiles"][0]
+    check(prof["type"] == "sampled" and prof["unit"] == "nanoseconds", "profile type/unit")
+    check(len(prof["samples"]) == len(prof["weights"]), "samples vs weights")
+    got = collections.Counter()
+    for stack, w in zip(prof["samples"], prof["weights"]):
+        got[tuple(frames[i]["name"] for i in stack)] += w
+    want = collections.Counter()
+    for stack, v in folded_totals(text).items():
+        want[strip_kind(stack)] += v * 1000000
+    check(got == want, "%d stacks differ" % sum(1 for s in want if got[s] != want[s]))
+    check(prof["endValue"] == sum(want.values()), "endValue")
+    print("speedscope: %d stacks, %d ns, totals agree" % (len(want), sum(want.values())))
+
+
+def big_folded(lines, seed=3):
+    """Tree-shaped stacks of depth 5-40: children drawn from a per-parent
+    fan-out so that prefixes repeat, as real stacks do."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(lines):
+        depth = rng.randint(5, 40)
+        frames, h = [], 0
+        for d in range(depth):
+            h = (h * 31 + rng.randint(0, 3 if d < 6 else 12)) % 1000003
+            frames.append("func_%d_%d" % (d, h % 5000))
+        out.append("%s %d" % (";".join(frames), rng.randint(1, 1000)))
+    return "\n".join(out) + "\n"
+
+
+def check_minwidth():
+    text = big_folded(200000)
+    path = write("big.folded", text)
+    start = time.monotonic()
+    rc, out, err = run(["--countname", "us", path])
+    elapsed = time.monotonic() - start
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    root, frames = svg_frames(out)
+    width = float(root.get("width"))
+    total = frames[0]["w"]
+    check(total == sum(folded_totals(text).values()), "total lost")
+    scale = (width - 20) / total
+    narrow = [f for f in frames if f["w"] * scale < 0.1]
+    check(not narrow, "%d frames narrower than --minwidth" % len(narrow))
+    check(len(out) < 4 * 1024 * 1024, "SVG is %d bytes for 200k lines" % len(out))
+    rc, out_all, _ = run(["--countname", "us", "--minwidth", "0.01", path])
+    check(len(out_all) > 3 * len(out), "minwidth 0.01 should keep many more frames")
+    print("minwidth: 200000 lines (%d MB) -> %d frames, %d KB SVG in %.2f s (minwidth 0.01: %d KB)"
+          % (len(text) >> 20, len(frames), len(out) >> 10, elapsed, len(out_all) >> 10))
+
+
+def main():
+    global CLI
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    CLI = os.path.abspath(sys.argv[2])
+    try:
+        globals()["check_" + sys.argv[1]]()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
