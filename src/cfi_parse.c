@@ -547,6 +547,8 @@ static int parse_fde(struct cfi_builder *b, const struct cfi_section *sec, struc
 		return -EINVAL;
 	if (!range || !start)		/* discarded by the linker */
 		return 0;
+	if (start + range < start)
+		return -EINVAL;
 	init.reg = DW_REG_RSP;
 	err = run_program(&pg, cie->insns, cie->insns_end, &init);
 	if (err)

@@ -218,8 +218,10 @@ static int pack_rows(struct cfi_builder *b, struct cfi_table *t)
 			s->fdes_overlapping++;
 			continue;
 		}
-		if (span->end - t->base > UINT32_MAX)
-			return -E2BIG;
+		if (span->end - t->base > UINT32_MAX) {	/* beyond 4 GiB of code */
+			s->fdes_bad++;
+			continue;
+		}
 		/* The previous FDE's end marker, if this one starts right there. */
 		if (t->nr_rows && t->rows[t->nr_rows - 1].pc == span->start - t->base)
 			t->nr_rows--;
