@@ -3,8 +3,9 @@
  * pprof writer: a hand-written protobuf encoder for profile.proto
  * (github.com/google/pprof/proto/profile.proto), gzipped with zlib.
  *
- * One location per frame (address 0, one line), one function per distinct
- * (name, file), one mapping per distinct (module, build-id). Strings are
+ * One location per frame and the frames inlined into it (address 0), one
+ * function per distinct (name, file), one mapping per distinct (module,
+ * build-id). Strings are
  * the profile's interned names: string_table[id + 1], string_table[0] = "".
  */
 #include <errno.h>
@@ -112,7 +113,7 @@ static uint64_t str_index(struct profile *p, const char *s)
 	return id == FG_NONE ? 0 : (uint64_t)id + 1;
 }
 
-/* Small (key -> id) maps for functions and mappings, keyed by interned
+/* A small (key -> id) map for mappings, keyed by interned
  * string pointers. */
 struct pair_map {
 	const char **keys;	/* two per entry */
@@ -145,11 +146,11 @@ static uint64_t pair_id(struct pair_map *m, const char *a, const char *b, bool *
 struct pprof_ids {
 	uint64_t *function_of;	/* per frame */
 	uint64_t *mapping_of;	/* per frame, 0 = none */
-	struct pair_map functions, mappings;
+	struct pair_map mappings;	/* few: modules, scanned linearly */
 };
 
-/* Functions and mappings are deduplicated with a linear scan over a hash
- * of frame ids to stay simple; frames are already unique. */
+/* Frames are unique, but several frames (different lines) share one
+ * function, and many share one mapping: give each its pprof id. */
 static int assign_ids(const struct profile *p, struct pprof_ids *ids)
 {
 	struct fg_tree lookup;
@@ -160,7 +161,7 @@ static int assign_ids(const struct profile *p, struct pprof_ids *ids)
 	ids->mapping_of = calloc(p->nr_frames + 1, sizeof(uint64_t));
 	if (!ids->function_of || !ids->mapping_of || fg_tree_init(&lookup, NULL))
 		return -ENOMEM;
-	/* Key functions by "name\0file" interned in a scratch table: an id
+	/* Key functions by "name\1file" interned in a scratch table: an id
 	 * per distinct pair without a quadratic scan. */
 	for (i = 0; i < p->nr_frames && !oom; i++) {
 		const struct prof_frame *f = &p->frames[i];
@@ -181,7 +182,6 @@ static int assign_ids(const struct profile *p, struct pprof_ids *ids)
 		if (f->module || f->build_id)
 			ids->mapping_of[i] = pair_id(&ids->mappings, f->module, f->build_id, &oom);
 	}
-	ids->functions.nr = lookup.nr_names;
 	fg_tree_free(&lookup);
 	return oom || i < p->nr_frames ? -ENOMEM : 0;
 }
@@ -223,35 +223,85 @@ static void encode_mappings(struct profile *p, const struct pprof_ids *ids, stru
 	}
 }
 
-static void encode_locations(struct profile *p, const struct pprof_ids *ids, struct pb *b,
-			     struct pb *sub, struct pb *line)
-{
-	size_t i;
+/*
+ * A location is a real frame plus the frames inlined into it: its lines
+ * run innermost first, the real frame last (profile.proto's order). Each
+ * distinct group is interned as the bytes of its frame ids, innermost
+ * first; the interned id is the location id ("all", id 0, is never one).
+ */
+struct loc_key {
+	uint32_t *ids;
+	size_t cap;
+};
 
-	for (i = 0; i < p->nr_frames; i++) {
-		pb_uint(sub, LOCATION_ID, i + 1);
-		pb_uint(sub, LOCATION_MAPPING_ID, ids->mapping_of[i]);
-		pb_uint(line, LINE_FUNCTION_ID, ids->function_of[i]);
-		pb_uint(line, LINE_LINE, p->frames[i].line);
-		pb_message(sub, LOCATION_LINE, line);
-		pb_message(b, PROFILE_LOCATION, sub);
+static uint32_t location_of(struct fg_tree *locs, struct loc_key *key, const struct profile *p,
+			    size_t inner, size_t outer_limit, size_t *next)
+{
+	size_t k = inner, n = 0, j;
+
+	while (k > outer_limit && p->frames[p->stack_ids[k]].inlined)
+		k--;
+	*next = k;
+	if (inner - k + 1 > key->cap) {
+		uint32_t *ids = realloc(key->ids, (inner - k + 1) * sizeof(*ids));
+
+		if (!ids)
+			return FG_NONE;
+		key->ids = ids;
+		key->cap = inner - k + 1;
 	}
+	for (j = inner + 1; j-- > k;)
+		key->ids[n++] = p->stack_ids[j];
+	return fg_tree_intern(locs, (const char *)key->ids, n * sizeof(*key->ids));
 }
 
-static void encode_samples(const struct profile *p, struct pb *b, struct pb *sub,
-			   struct pb *packed)
+static void encode_samples(const struct profile *p, struct fg_tree *locs, struct pb *b,
+			   struct pb *sub, struct pb *packed)
 {
-	size_t i, j;
+	struct loc_key key = { 0 };
+	size_t i, j, next;
+	uint32_t loc;
 
 	for (i = 0; i < p->nr_samples; i++) {
 		/* pprof lists the leaf first; ours is outermost first. */
-		for (j = p->sample_start[i + 1]; j-- > p->sample_start[i];)
-			pb_varint(packed, (uint64_t)p->stack_ids[j] + 1);
+		for (j = p->sample_start[i + 1]; j-- > p->sample_start[i]; j = next) {
+			loc = location_of(locs, &key, p, j, p->sample_start[i], &next);
+			if (loc == FG_NONE) {
+				b->oom = true;
+				goto out;
+			}
+			pb_varint(packed, loc);
+		}
 		pb_message(sub, SAMPLE_LOCATION_ID, packed);
 		for (j = 0; j < p->nr_types; j++)
 			pb_varint(packed, (uint64_t)p->values[i * p->nr_types + j]);
 		pb_message(sub, SAMPLE_VALUE, packed);
 		pb_message(b, PROFILE_SAMPLE, sub);
+	}
+out:
+	free(key.ids);
+}
+
+static void encode_locations(const struct profile *p, const struct pprof_ids *ids,
+			     const struct fg_tree *locs, struct pb *b, struct pb *sub,
+			     struct pb *line)
+{
+	size_t i, j, n;
+	uint32_t frame;
+
+	for (i = 1; i < locs->nr_names; i++) {
+		n = locs->name_lens[i] / sizeof(frame);
+		/* The real frame is the last; arena bytes may be unaligned. */
+		memcpy(&frame, locs->names[i] + (n - 1) * sizeof(frame), sizeof(frame));
+		pb_uint(sub, LOCATION_ID, i);
+		pb_uint(sub, LOCATION_MAPPING_ID, ids->mapping_of[frame]);
+		for (j = 0; j < n; j++) {
+			memcpy(&frame, locs->names[i] + j * sizeof(frame), sizeof(frame));
+			pb_uint(line, LINE_FUNCTION_ID, ids->function_of[frame]);
+			pb_uint(line, LINE_LINE, p->frames[frame].line);
+			pb_message(sub, LOCATION_LINE, line);
+		}
+		pb_message(b, PROFILE_LOCATION, sub);
 	}
 }
 
@@ -267,18 +317,21 @@ static int encode_profile(struct profile *p, struct pb *b)
 {
 	struct pb sub = { 0 }, inner = { 0 };
 	struct pprof_ids ids = { 0 };
+	struct fg_tree locs;
 	const struct prof_value_type *def = &p->types[p->default_type];
 	size_t i;
 	int err;
 
+	if (fg_tree_init(&locs, NULL))
+		return -ENOMEM;
 	err = assign_ids(p, &ids);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < p->nr_types; i++)
 		encode_value_type(p, b, PROFILE_SAMPLE_TYPE, &p->types[i], &sub);
-	encode_samples(p, b, &sub, &inner);
+	encode_samples(p, &locs, b, &sub, &inner);
 	encode_mappings(p, &ids, b, &sub);
-	encode_locations(p, &ids, b, &sub, &inner);
+	encode_locations(p, &ids, &locs, b, &sub, &inner);
 	encode_functions(p, &ids, b, &sub);
 	encode_value_type(p, b, PROFILE_PERIOD_TYPE, def, &sub);
 	pb_uint(b, PROFILE_PERIOD, 1);
@@ -291,6 +344,7 @@ static int encode_profile(struct profile *p, struct pb *b)
 		pb_bytes(b, PROFILE_STRING_TABLE, p->strings.names[i], p->strings.name_lens[i]);
 	err = b->oom || sub.oom || inner.oom ? -ENOMEM : 0;
 cleanup:
+	fg_tree_free(&locs);
 	free(ids.function_of);
 	free(ids.mapping_of);
 	free(ids.mappings.keys);

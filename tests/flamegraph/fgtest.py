@@ -346,6 +346,7 @@ def decode_pprof(data):
                 names.append(strings[funcs[line[1]][2]])
         stacks[tuple(names)] += s[2][0]
     type_names = [(strings[t.get(1, 0)], strings[t.get(2, 0)]) for t in types]
+    decode_pprof.inlined_locations = sum(1 for l in locs.values() if len(l["lines"]) > 1)
     return stacks, type_names
 
 
@@ -377,11 +378,18 @@ def go_raw_stacks(path):
             if m:
                 raw_samples.append((int(m.group(1)), [int(x) for x in m.group(2).split()]))
         elif section == "Locations":
+            # A location's first line is its innermost (inlined) function;
+            # the frames it was inlined into follow on indented lines.
             m = re.match(r"\s+(\d+): 0x0 M=\d+ (.*) :\d+ s=\d+$", line)
             if m:
-                loc_names[int(m.group(1))] = m.group(2)
+                last = int(m.group(1))
+                loc_names[last] = [m.group(2)]
+                continue
+            m = re.match(r"\s+(\S.*) :\d+ s=\d+$", line)
+            if m:
+                loc_names[last].append(m.group(1))
     for value, ids in raw_samples:
-        stacks[tuple(loc_names[i] for i in reversed(ids))] += value
+        stacks[tuple(n for i in reversed(ids) for n in reversed(loc_names[i]))] += value
     return stacks
 
 
@@ -397,9 +405,11 @@ def check_pprof():
     with open(out, "rb") as f:
         got, types = decode_pprof(f.read())
     check(types == [("off_cpu", "nanoseconds")], "sample types %r" % types)
+    check(decode_pprof.inlined_locations > 0, "_[i] frames not folded into their callers' locations")
     check(got == want, "own decoder: %d of %d stacks differ" %
           (sum(1 for s in want if got[s] != want[s]), len(want)))
-    msg = "pprof: own decoder agrees on %d stacks, %d ns" % (len(want), sum(want.values()))
+    msg = "pprof: own decoder agrees on %d stacks, %d ns, %d locations with inlined lines" % (
+        len(want), sum(want.values()), decode_pprof.inlined_locations)
     if shutil.which("go"):
         got = go_raw_stacks(out)
         check(got == want, "go tool pprof -raw: %d stacks differ" %
