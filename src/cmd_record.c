@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "launcher.h"
 #include "offcpu_collector.h"
+#include "output_file.h"
 #include "proc_tracker.h"
 #include "rec_symbols.h"
 #include "util.h"
@@ -322,6 +323,34 @@ static int finish_recording(struct record_args *a, struct offcpu_collector *c,
 	return 0;
 }
 
+/*
+ * Writes the recording; when that fails (disk full, say) the data is not
+ * thrown away: it goes to memory-backed /dev/shm instead, and the user is
+ * told where, with a non-zero exit all the same.
+ */
+static int write_recording(struct recording *rec, const char *path)
+{
+	char fallback[64];
+	int err, err2;
+
+	err = rec_write(rec, path);
+	if (!err) {
+		output_give_to_invoker(path);
+		return 0;
+	}
+	snprintf(fallback, sizeof(fallback), "/dev/shm/waitprof-%d.data", getpid());
+	err2 = rec_write(rec, fallback);
+	if (!err2) {
+		output_give_to_invoker(fallback);
+		err_msg("cannot write %s: %s; the recording was saved to %s instead", path,
+			strerror(-err), fallback);
+	} else {
+		err_msg("cannot write %s: %s (nor %s: %s); the recording is lost", path,
+			strerror(-err), fallback, strerror(-err2));
+	}
+	return err;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_args a = { .output = "waitprof.data", .offcpu.verify_every = 64 };
@@ -388,11 +417,9 @@ int cmd_record(int argc, char **argv)
 	err = finish_recording(&a, collector, tracker, rec);
 	if (err)
 		goto cleanup;
-	err = rec_write(rec, a.output);
-	if (err) {
-		err_msg("cannot write %s: %s", a.output, strerror(-err));
+	err = write_recording(rec, a.output);
+	if (err)
 		goto cleanup;
-	}
 	info_msg("wrote %s: %zu histogram entries, %zu stacks, %zu processes%s", a.output,
 		 rec->nr_offcpu, rec->nr_stacks, rec->nr_procs,
 		 rec_get_counter(rec, "dropped_hist_full") +

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "output_file.h"
 #include "recording.h"
 #include "report.h"
 #include "util.h"
@@ -99,7 +100,7 @@ int cmd_report(int argc, char **argv)
 	if (!rec->complete)
 		err_msg("warning: %s is incomplete (recording was cut short)", a.input);
 	if (a.output) {
-		out = fopen(a.output, "we");
+		out = output_open(a.output, false);
 		if (!out) {
 			err_msg("cannot write %s: %s", a.output, strerror(errno));
 			rec_free(rec);

@@ -13,7 +13,8 @@
  *   vforker  vfork() a child that sleeps DSLEEP_MS: the parent waits in D
  *            (uninterruptible) state, off by default (-o vforker)
  *
- * usage: blocker [-n ROUNDS] [-s SLEEP_MS] [-P POLL_MS] [-w WRITE_MS] [-o THREADS]
+ * usage: blocker [-n ROUNDS] [-s SLEEP_MS] [-P POLL_MS] [-w WRITE_MS] [-o THREADS] [-S DELAY_MS]
+ *   -S waits DELAY_MS before starting the threads (time to attach a tracer)
  *   -o picks the threads to run, e.g. -o sleeper,poller (default: all)
  */
 #define _GNU_SOURCE
@@ -37,7 +38,7 @@ struct thread_stats {
 	uint64_t blocked_ns;
 };
 
-static int rounds = 100, sleep_ms = 10, poll_ms = 15, write_ms = 20, dsleep_ms = 5;
+static int start_delay_ms, rounds = 100, sleep_ms = 10, poll_ms = 15, write_ms = 20, dsleep_ms = 5;
 static int never_ready[2], feed[2];
 
 static uint64_t now_ns(void)
@@ -221,19 +222,22 @@ int main(int argc, char **argv)
 	size_t i;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:s:P:w:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:s:P:w:o:S:")) != -1) {
 		switch (opt) {
 		case 'n': rounds = parse_int(optarg); break;
 		case 's': sleep_ms = parse_int(optarg); break;
 		case 'P': poll_ms = parse_int(optarg); break;
 		case 'w': write_ms = parse_int(optarg); break;
 		case 'o': only = optarg; break;
+		case 'S': start_delay_ms = parse_int(optarg); break;
 		default:
 			fprintf(stderr, "usage: blocker [-n ROUNDS] [-s SLEEP_MS] [-P POLL_MS] "
-					"[-w WRITE_MS] [-o THREAD,...]\n");
+					"[-w WRITE_MS] [-o THREAD,...] [-S DELAY_MS]\n");
 			return 2;
 		}
 	}
+	if (start_delay_ms)
+		ms_sleep(start_delay_ms);
 	if (pipe(never_ready) || pipe(feed)) {
 		perror("pipe");
 		return 1;
