@@ -28,6 +28,7 @@
 #define MIX_MIN_DELTA_BIC	10.0
 #define MIX_MIN_ASHMAN_D	4.0	/* uniform-in-log fits two Gaussians at D ~ 3.2 */
 #define MIX_MIN_WEIGHT		0.01
+#define MIX_MIN_MINOR_SAMPLES	20	/* EM fits a component to a handful of tail samples */
 #define MIX_MAX_ITER		200
 
 struct shape {
@@ -310,11 +311,14 @@ static double binomial_upper_tail(double k, double n, double p)
 }
 
 /*
- * Under any density unimodal in log space, a window between a peak window
- * and the true mode is at least as dense as the peak window.  So with equal
- * widths, given the samples in both, the peak window's share is a binomial
- * with p <= 1/2.  Not knowing on which side the true mode lies, test both
- * peaks and keep the larger p-value.  Masses are rounded against rejection.
+ * Under any density unimodal in log space, every point of a window lying
+ * between a peak window and the true mode is at least as dense as every
+ * point of the peak window.  So given the samples in both windows, the peak
+ * window's share is a binomial with p at most its share of the total width
+ * (1/2 for equal widths), whatever the density.  Not knowing on which side
+ * the true mode lies, test both peaks and keep the larger p-value.  Window
+ * masses spread buckets uniformly in log space, so they are fractional:
+ * round them against rejection.
  */
 static double core_vs_valley_p(const struct shape *s, double x_peak, double x_valley,
 			       double core_half, double valley_half)
@@ -440,14 +444,10 @@ static int mixture_confirms(const struct shape *s, unsigned int j)
 	ll1 = mixture_loglik(s, from, to, &one, 1);
 	ll2 = fit_two(s, from, to, xv, n, two);
 	d = M_SQRT2 * fabs(two[1].mean - two[0].mean) / sqrt(two[0].var + two[1].var);
-#ifdef MODALITY_DEBUG
-	fprintf(stderr, "mix n %.0f dbic %.1f D %.2f w %.3f %.3f mu %.2f %.2f sd %.2f %.2f xv %.2f\n",
-		n, 2 * (ll2 - ll1) - 3 * log(n), d, two[0].weight, two[1].weight,
-		two[0].mean, two[1].mean, sqrt(two[0].var), sqrt(two[1].var), xv);
-#endif
 	return 2 * (ll2 - ll1) - 3 * log(n) > MIX_MIN_DELTA_BIC &&
 	       d >= MIX_MIN_ASHMAN_D &&
 	       fmin(two[0].weight, two[1].weight) >= MIX_MIN_WEIGHT &&
+	       fmin(two[0].weight, two[1].weight) * n >= MIX_MIN_MINOR_SAMPLES &&
 	       fmin(two[0].mean, two[1].mean) < xv && fmax(two[0].mean, two[1].mean) > xv;
 }
 
@@ -536,17 +536,6 @@ static void merge_weak_valleys(struct shape *s)
 	s->best_rejected_p = 1;
 	for (j = 0; j + 1 < s->nr_peaks; j++)
 		test_valley(s, j);
-#ifdef MODALITY_DEBUG
-	for (j = 0; j < s->nr_peaks; j++)
-		fprintf(stderr, "peak %.2f f %.1f valley %.2f f %.1f p %.2g dip %.2f conf %d\n",
-			grid_x(s, s->peak[j]), s->f[s->peak[j]],
-			j + 1 < s->nr_peaks ? grid_x(s, s->valley[j]) : 0,
-			j + 1 < s->nr_peaks ? s->f[s->valley[j]] : 0,
-			j + 1 < s->nr_peaks ? s->valley_p[j] : 0,
-			j + 1 < s->nr_peaks ? s->valley_dip[j] : 0,
-			j + 1 < s->nr_peaks ? s->valley_confirmed[j] : 0);
-	fprintf(stderr, "--\n");
-#endif
 	while (s->nr_peaks > 1) {
 		unsigned int weakest = 0;
 		int all_hold = 1;
@@ -685,9 +674,12 @@ static void describe_split(const struct shape *s, struct modality *m,
 	if (var_a + var_b > 0)
 		m->score = M_SQRT2 * fabs(mean_b - mean_a) / sqrt(var_a + var_b);
 	m->p_value = 0;
-	for (j = 0; j + 1 < m->nr_modes; j++)
+	for (j = 0; j + 1 < m->nr_modes; j++) {
 		if (s->valley_p[j] > m->p_value)
 			m->p_value = s->valley_p[j];
+		if (s->valley_p[j] > MODALITY_ALPHA)
+			m->mixture_confirmed = 1;
+	}
 }
 
 static void analyze_shape(struct shape *s, const __u64 *sums, struct modality *m)

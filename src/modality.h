@@ -7,8 +7,10 @@
  *
  * Method (docs/MODALITY.md): kernel-smoothed density in log2 space, valleys
  * between peaks at least MODALITY_MIN_SEP_OCT apart, each valley tested with
- * a binomial test that is valid under any unimodal density.  Pure
- * computation: no I/O except modality_write_json().
+ * a binomial test that is valid under any unimodal density; a valley that is
+ * only borderline by that test needs a 2-Gaussian mixture to confirm it.
+ * Pure computation: no I/O except modality_write_json() (modality_text.c).
+ * Thread-safe: no static state.
  */
 #ifndef WAITPROF_MODALITY_H
 #define WAITPROF_MODALITY_H
@@ -57,6 +59,7 @@ struct modality {
 	double dip_ratio;	/* valley / lower peak density of that split, 1 if none */
 	double p_value;		/* of the weakest accepted valley, or the best rejected one */
 	double confidence;	/* 1 - p_value: confidence there is more than one mode */
+	int mixture_confirmed;	/* a valley only borderline by itself, confirmed by a mixture */
 	double bandwidth_oct;	/* smoothing kernel sd, log2 units */
 	__u64 total_count;	/* all samples, clipped ones included */
 	__u64 analysed_count;	/* samples in buckets 1 .. HIST_NR_BUCKETS - 2 */

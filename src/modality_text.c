@@ -165,6 +165,7 @@ void modality_write_json(FILE *out, const struct modality *m)
 	json_number(out, "p_value", m->p_value, 1);
 	json_number(out, "confidence", m->confidence, 1);
 	json_number(out, "bandwidth_oct", m->bandwidth_oct, 1);
+	fprintf(out, "\"method\":\"%s\",", m->mixture_confirmed ? "valley+mixture" : "valley");
 	fprintf(out, "\"total_count\":%llu,\"analysed_count\":%llu,\"time_shares_exact\":%s,",
 		(unsigned long long)m->total_count, (unsigned long long)m->analysed_count,
 		m->sums_exact ? "true" : "false");

@@ -7,7 +7,8 @@
  * binned with hist_bucket() exactly as the BPF programs bin.
  *
  * Prints the tables docs/MODALITY.md quotes and fails on the gates:
- *   - <= 2% bimodal/multimodal verdicts on each unimodal family and size;
+ *   - <= 2% bimodal/multimodal verdicts on each unimodal family and size,
+ *     and at n = 300 no unimodal verdict (insufficient, or a split);
  *   - recall >= 0.95 in every mixture cell with >= 1 decade between modes,
  *     >= 3% minor weight and n >= 1e4;
  *   - >= 90% multimodal verdicts on the trimodal mixture at n >= 1e4.
@@ -57,6 +58,7 @@ static const struct family unimodal[] = {
 
 static const double sizes[] = { 1e3, 1e4, 1e5 };
 #define NR_SIZES 3
+#define SMALL_N 300	/* below MODALITY_MIN_UNIMODAL: expect insufficient */
 static const double separations[] = { 0.5, 1, 1.5, 2, 3, 4 };	/* decades */
 #define NR_SEPS 6
 static const double weights[] = { 0.01, 0.03, 0.06, 0.10, 0.30, 0.50 };
@@ -161,18 +163,38 @@ struct tally {
 	unsigned int tp, fp, tn_or_fn_pos, neg;	/* for precision per size */
 };
 
+/* Too few samples to rule a minor mode out: the verdict must say so. */
+static int eval_small(struct rng *r, const struct family *f, unsigned int trials)
+{
+	unsigned int t, fp = 0, insufficient = 0;
+
+	for (t = 0; t < trials; t++) {
+		enum modality_verdict v = run_unimodal(r, f, SMALL_N);
+
+		fp += positive(v);
+		insufficient += v == MODALITY_INSUFFICIENT;
+	}
+	printf("   %5.1f%% [%5.1f%%]  ", 100.0 * fp / trials, 100.0 * insufficient / trials);
+	if (fp <= 0.02 * trials && fp + insufficient == trials)
+		return 0;
+	printf("\nFAIL: %s at n=%d: %u false positives, %u insufficient of %u\n",
+	       f->name, SMALL_N, fp, insufficient, trials);
+	return 1;
+}
+
 static int eval_unimodal(struct rng *r, unsigned int trials, struct tally *tally)
 {
 	unsigned int f, s, t, failures = 0;
 
 	printf("\nFalse positives (bimodal or multimodal verdicts) on unimodal families, "
 	       "%u trials each; [insufficient share]\n", trials);
-	printf("%-30s", "family");
+	printf("%-30s   n=%-14d", "family", SMALL_N);
 	for (s = 0; s < NR_SIZES; s++)
 		printf("   n=%-14.0e", sizes[s]);
 	printf("\n");
 	for (f = 0; f < NR_UNIMODAL; f++) {
 		printf("%-30s", unimodal[f].name);
+		failures += eval_small(r, &unimodal[f], trials);
 		for (s = 0; s < NR_SIZES; s++) {
 			unsigned int fp = 0, insufficient = 0;
 
