@@ -269,7 +269,7 @@ static void write_frame(struct render *r, const struct pending *p)
 		y = r->height - r->ypad_bottom - (n->depth + 1) * fh;
 	if (t->differential)
 		c = diff_color(r, p->node);
-	else if (p->waker && kind == KIND_USER)
+	else if (p->waker && kind != KIND_SEPARATOR)
 		c = kind_color(r->o->palette, KIND_WAKER, fg_hash_name(fg_name(t, p->node), base_len));
 	else
 		c = kind_color(r->o->palette, kind, fg_hash_name(fg_name(t, p->node), base_len));

@@ -274,6 +274,32 @@ def check_diff():
     print("diff: values, red/blue/white colours and two-column input agree")
 
 
+def check_colors():
+    text = "t;main;read;schedule_[k] 5\nt;main;inl_[i] 3\nt;main;futex_wait;--;waker_fn;wake_up_[k] 4\n"
+    rc, out, err = run([write("c.folded", text)])
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    _, frames = svg_frames(out)
+    by = {f["name"]: rgb(f["fill"]) for f in frames}
+    r, g, b = by["main"]
+    check(r == g and b > r + 40, "user frame not blue: %r" % (by["main"],))
+    r, g, b = by["schedule_[k]"]
+    check(g > r + 60 and b > r + 60, "kernel frame not teal: %r" % (by["schedule_[k]"],))
+    r, g, b = by["inl_[i]"]
+    check(b >= 235 and r >= 150, "inlined frame not lavender: %r" % (by["inl_[i]"],))
+    check(by["--"] == (200, 200, 200), "separator not grey")
+    for name in ("waker_fn", "wake_up_[k]"):
+        r, g, b = by[name]
+        check(r >= 165 and b >= 210 and g < r, "waker frame %s not purple: %r" % (name, by[name]))
+    # The same function keeps its colour in another graph and palette-wide.
+    rc, out2, _ = run([write("c2.folded", "other;x;main 9\nz;read 1\n")])
+    by2 = {f["name"]: rgb(f["fill"]) for f in svg_frames(out2)[1]}
+    check(by2["main"] == by["main"] and by2["read"] == by["read"], "colour not stable across graphs")
+    rc, out3, _ = run(["--colors", "hot", write("c3.folded", text)])
+    r, g, b = {f["name"]: rgb(f["fill"]) for f in svg_frames(out3)[1]}["main"]
+    check(r >= 205 and b <= 55, "hot palette not warm")
+    print("colors: user/kernel/inlined/waker/separator colours, stable across graphs")
+
+
 def varint(buf, i):
     v = shift = 0
     while True:
