@@ -90,7 +90,9 @@ static int build_index(struct dwarf_index *index)
 				goto out;
 		}
 	}
-	qsort(cus, nr, sizeof(*cus), compare_cu);
+	if (nr)
+		if (nr)
+		qsort(cus, nr, sizeof(*cus), compare_cu);
 	for (size_t i = 0; i < nr; i++) {
 		uint64_t prev = i ? cus[i - 1].max_high : 0;
 

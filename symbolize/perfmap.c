@@ -76,7 +76,8 @@ int perfmap_load(const char *path, int pid, struct perfmap **out)
 	}
 	/* Overlapping entries (code replaced by newer code) resolve to the
 	 * covering entry with the highest start. */
-	qsort(map->entries, map->nr, sizeof(*map->entries), compare_entry);
+	if (map->nr)
+		qsort(map->entries, map->nr, sizeof(*map->entries), compare_entry);
 	*out = map;
 	return 0;
 }

@@ -25,6 +25,7 @@ struct named_addr {
 };
 
 struct symbols {
+	struct elf_file *file, *debug;	/* kept open: names point into them */
 	size_t nr;
 	struct named_addr *by_name;	/* every FUNC symbol, sorted by name */
 	struct named_addr *sized;	/* sized FUNC symbols, to sample from */
@@ -60,6 +61,8 @@ static int load_symbols(const char *path, struct symbols *out)
 			src = debug;
 	}
 	memset(out, 0, sizeof(*out));
+	out->file = file;
+	out->debug = debug;
 	while ((scn = elf_nextscn(src->elf, scn)) != NULL) {
 		GElf_Shdr shdr;
 		Elf_Data *data;
@@ -260,5 +263,15 @@ int main(int argc, char **argv)
 	       "inline chains agree %.2f%% (min %.1f%%)\n",
 	       elf, count, names_pct, min_names, chains_pct, min_chains);
 	symbolizer_free(sym);
+	for (i = 0; i < count; i++) {
+		for (int k = 0; k < eu[i].nr; k++)
+			free(eu[i].names[k]);
+	}
+	free(eu);
+	free(addrs);
+	free(syms.by_name);
+	free(syms.sized);
+	elf_file_close(syms.debug);
+	elf_file_close(syms.file);
 	return names_pct >= min_names && chains_pct >= min_chains ? 0 : 1;
 }
