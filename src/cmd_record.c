@@ -16,6 +16,7 @@
 #include "bpf_env.h"
 #include "commands.h"
 #include "launcher.h"
+#include "lock_collector.h"
 #include "offcpu_collector.h"
 #include "output_file.h"
 #include "proc_tracker.h"
@@ -28,6 +29,8 @@ struct record_args {
 	int pids[OFFCPU_MAX_FILTER_IDS];
 	int tids[OFFCPU_MAX_FILTER_IDS];
 	struct offcpu_opts offcpu;
+	struct lock_opts locks;
+	bool no_locks;
 	double duration_s;
 	const char *output;
 	char **command;
@@ -45,7 +48,7 @@ static void on_stop_signal(int sig)
 
 enum {
 	OPT_STATE = 1000, OPT_HIST_SIZE, OPT_STACK_SIZE, OPT_NO_CACHE, OPT_VERIFY,
-	OPT_RAW_TP, OPT_NO_FOLLOW,
+	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_NO_LOCKS, OPT_NO_KLOCKS, OPT_UPROBES, OPT_UPROBE_SAMPLE,
 };
 
 static const struct argp_option record_options[] = {
@@ -64,6 +67,10 @@ static const struct argp_option record_options[] = {
 	{ "verify-every", OPT_VERIFY, "N", 0, "Re-walk every Nth stack cache hit and count disagreements (default 64, 0 = never)" },
 	{ "force-raw-tp", OPT_RAW_TP, NULL, 0, "Use raw tracepoints even where tp_btf works (tests the fallback)" },
 	{ "no-follow-forks", OPT_NO_FOLLOW, NULL, 0, "With -p or a command, do not trace child processes" },
+	{ "no-locks", OPT_NO_LOCKS, NULL, 0, "Do not record lock contention (futex waits, kernel locks)" },
+	{ "no-kernel-locks", OPT_NO_KLOCKS, NULL, 0, "Record futex waits but not kernel lock contention" },
+	{ "uprobes", OPT_UPROBES, NULL, 0, "Also time every pthread mutex/rwlock acquisition with uprobes (costs a trap, ~20 us, per call: see docs/LOCKS.md)" },
+	{ "uprobe-sample-ms", OPT_UPROBE_SAMPLE, "ON/PERIOD", 0, "With --uprobes, probe only ON ms of every PERIOD ms (counts are then sampled)" },
 	{ "verbose", 'v', NULL, 0, "More messages (twice: libbpf debug output)" },
 	{ "quiet", 'q', NULL, 0, "Only errors on stderr" },
 	{},
@@ -161,6 +168,14 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_RAW_TP: o->force_raw_tp = true; break;
 	case OPT_NO_FOLLOW: a->no_follow_forks = true; break;
+	case OPT_NO_LOCKS: a->no_locks = true; break;
+	case OPT_NO_KLOCKS: a->locks.no_kernel_locks = true; break;
+	case OPT_UPROBES: a->locks.uprobes = true; break;
+	case OPT_UPROBE_SAMPLE:
+		if (sscanf(arg, "%u/%u", &a->locks.sample_on_ms, &a->locks.sample_period_ms) != 2 ||
+		    !a->locks.sample_on_ms || a->locks.sample_on_ms >= a->locks.sample_period_ms)
+			argp_failure(state, 2, 0, "invalid --uprobe-sample-ms '%s' (ON/PERIOD, 0 < ON < PERIOD)", arg);
+		break;
 	case 'v': a->verbose++; break;
 	case 'q': a->quiet = true; break;
 	case ARGP_KEY_ARGS:
@@ -174,6 +189,8 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "-m is larger than -M");
 		if (a->command && o->nr_pids > 0)
 			argp_failure(state, 2, 0, "give -p or a command, not both");
+		if (a->no_locks && a->locks.uprobes)
+			argp_failure(state, 2, 0, "--uprobes needs lock recording (drop --no-locks)");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -295,7 +312,8 @@ static bool should_stop(const struct record_args *a, struct launcher *child, uin
 }
 
 static int finish_recording(struct record_args *a, struct offcpu_collector *c,
-			    struct proc_tracker *tracker, struct recording *rec)
+			    struct lock_collector *locks, struct proc_tracker *tracker,
+			    struct recording *rec)
 {
 	struct symbolizer_opts sopts = { .demangle = true, .inlines = true, .lines = true };
 	struct rec_symbols_stats stats;
@@ -305,6 +323,13 @@ static int finish_recording(struct record_args *a, struct offcpu_collector *c,
 	if (err) {
 		err_msg("cannot read the BPF maps: %s", strerror(-err));
 		return err;
+	}
+	if (locks) {
+		err = lock_drain(locks, rec);
+		if (err) {
+			err_msg("cannot read the lock BPF maps: %s", strerror(-err));
+			return err;
+		}
 	}
 	rec_add_counter(rec, "processes_not_tracked", proc_tracker_dropped(tracker));
 	proc_tracker_refresh(tracker, true);
@@ -355,6 +380,7 @@ int cmd_record(int argc, char **argv)
 {
 	struct record_args a = { .output = "waitprof.data", .offcpu.verify_every = 64 };
 	struct offcpu_collector *collector = NULL;
+	struct lock_collector *locks = NULL;
 	struct proc_tracker *tracker = NULL;
 	struct launcher *child = NULL;
 	struct recording *rec = NULL;
@@ -395,6 +421,20 @@ int cmd_record(int argc, char **argv)
 	err = offcpu_start(&collector, &a.offcpu, on_proc_notify, tracker);
 	if (err)
 		goto cleanup;
+	if (!a.no_locks) {
+		a.locks.filter_pids = a.offcpu.filter_pids;
+		a.locks.pids = a.pids;
+		a.locks.nr_pids = a.offcpu.nr_pids;
+		a.locks.min_ns = a.offcpu.min_ns;
+		a.locks.force_raw_tp = a.offcpu.force_raw_tp;
+		err = lock_start(&locks, &a.locks, offcpu_stacks_fd(collector),
+				 offcpu_traced_tgids_fd(collector));
+		if (err && a.locks.uprobes)
+			goto cleanup;
+		if (err)
+			err_msg("warning: recording without lock contention (--no-locks hides this)");
+		err = 0;
+	}
 	install_signals();
 	start = now_ns();
 	if (child) {
@@ -409,12 +449,15 @@ int cmd_record(int argc, char **argv)
 		if (offcpu_poll(collector, 100) < 0 && !stop_signal)
 			break;
 		proc_tracker_refresh(tracker, false);
+		lock_tick(locks);
 	}
 	offcpu_detach(collector);
+	if (locks)
+		lock_detach(locks);
 	if (stop_signal)
 		info_msg("stopping on signal %d", (int)stop_signal);
 	record_meta(rec, &a, collector, start_epoch, now_ns() - start, argc, argv);
-	err = finish_recording(&a, collector, tracker, rec);
+	err = finish_recording(&a, collector, locks, tracker, rec);
 	if (err)
 		goto cleanup;
 	err = write_recording(rec, a.output);
@@ -425,6 +468,7 @@ int cmd_record(int argc, char **argv)
 		 rec_get_counter(rec, "dropped_hist_full") +
 		 rec_get_counter(rec, "dropped_stack_map_full") ? " (some data dropped: see report)" : "");
 cleanup:
+	lock_destroy(locks);
 	offcpu_destroy(collector);
 	if (child)
 		launcher_free(child, err != 0);

@@ -8,6 +8,7 @@
 #include "output_file.h"
 #include "recording.h"
 #include "report.h"
+#include "report_locks.h"
 #include "util.h"
 
 enum report_format {
@@ -16,20 +17,28 @@ enum report_format {
 	FORMAT_JSON,
 };
 
+enum report_view {
+	VIEW_OFFCPU,
+	VIEW_LOCKS,
+	VIEW_OFFWAKE,
+};
+
 struct report_args {
+	enum report_view view;
 	const char *input;
 	const char *output;
 	enum report_format format;
 	struct report_opts opts;
 };
 
-enum { OPT_WAIT = 1000, OPT_TOP };
+enum { OPT_WAIT = 1000, OPT_TOP, OPT_VIEW };
 
 static const struct argp_option report_options[] = {
 	{ "format", 'F', "FORMAT", 0, "text (default), folded or json" },
 	{ "output", 'o', "FILE", 0, "Write to FILE instead of stdout" },
 	{ "wait", OPT_WAIT, "PART", 0, "all (default), blocked (until woken) or runqueue (woken, waiting for a CPU)" },
 	{ "top", OPT_TOP, "N", 0, "Text: show the N largest stacks (default 20, 0 = all)" },
+	{ "view", OPT_VIEW, "VIEW", 0, "Folded: offcpu (default), locks (lock waits by lock and waiter stack) or offwake (waiter -- waker chains of futex waits)" },
 	{},
 };
 
@@ -58,6 +67,16 @@ static error_t parse_report_opt(int key, char *arg, struct argp_state *state)
 		if (!parse_u64(arg, &n) || n > 1000000)
 			argp_failure(state, 2, 0, "invalid --top '%s'", arg);
 		a->opts.top = (int)n;
+		break;
+	case OPT_VIEW:
+		if (!strcmp(arg, "offcpu"))
+			a->view = VIEW_OFFCPU;
+		else if (!strcmp(arg, "locks"))
+			a->view = VIEW_LOCKS;
+		else if (!strcmp(arg, "offwake"))
+			a->view = VIEW_OFFWAKE;
+		else
+			argp_failure(state, 2, 0, "unknown view '%s' (offcpu, locks, offwake)", arg);
 		break;
 	case ARGP_KEY_ARG:
 		if (a->input)
@@ -107,7 +126,11 @@ int cmd_report(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (a.format == FORMAT_FOLDED)
+	if (a.format == FORMAT_FOLDED && a.view == VIEW_LOCKS)
+		ret = report_locks_folded(out, rec);
+	else if (a.format == FORMAT_FOLDED && a.view == VIEW_OFFWAKE)
+		ret = report_offwake_folded(out, rec);
+	else if (a.format == FORMAT_FOLDED)
 		ret = report_offcpu_folded(out, rec, &a.opts);
 	else if (a.format == FORMAT_JSON)
 		ret = report_json(out, rec, &a.opts);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "lock_names.h"
 #include "rec_symbols.h"
 #include "util.h"
 
@@ -77,6 +78,12 @@ int rec_symbolize(struct recording *rec, const struct symbolizer_opts *opts,
 		if (!err)
 			err = collect_stack(&refs, &nr, rec, rec->offcpu[i].key.kern_stack_id, 0);
 	}
+	for (i = 0; i < rec->nr_locks && !err; i++)
+		err = collect_stack(&refs, &nr, rec, rec->locks[i].key.stack_id,
+				    rec->locks[i].key.tgid);
+	for (i = 0; i < rec->nr_lock_holders && !err; i++)
+		err = collect_stack(&refs, &nr, rec, rec->lock_holders[i].key.waker_stack_id,
+				    rec->lock_holders[i].key.tgid);
 	if (err)
 		goto out;
 	if (nr)
@@ -91,6 +98,8 @@ int rec_symbolize(struct recording *rec, const struct symbolizer_opts *opts,
 			continue;
 		err = resolve(rec, sym, &refs[i], stats);
 	}
+	if (!err)
+		err = lock_names_resolve(rec, sym);
 	symbolizer_free(sym);
 	rec_finish(rec);
 out:

@@ -45,6 +45,11 @@ void rec_free(struct recording *rec)
 		frames_free(rec->symbols[i].frames, rec->symbols[i].nr_frames);
 	for (i = 0; i < rec->nr_counters; i++)
 		free(rec->counters[i].name);
+	for (i = 0; i < rec->nr_lock_names; i++)
+		free(rec->lock_names[i].name);
+	free(rec->locks);
+	free(rec->lock_holders);
+	free(rec->lock_names);
 	free(rec->meta);
 	free(rec->stacks);
 	free(rec->offcpu);
@@ -159,6 +164,43 @@ __u64 rec_get_counter(const struct recording *rec, const char *name)
 	return 0;
 }
 
+int rec_add_lock(struct recording *rec, const struct lock_key *key, const struct lock_val *val)
+{
+	struct rec_lock *l = ARRAY_PUSH(rec->locks, rec->nr_locks);
+
+	if (!l)
+		return -ENOMEM;
+	l->key = *key;
+	l->val = *val;
+	return 0;
+}
+
+int rec_add_lock_holder(struct recording *rec, const struct lock_holder_key *key,
+			const struct lock_holder_val *val)
+{
+	struct rec_lock_holder *h = ARRAY_PUSH(rec->lock_holders, rec->nr_lock_holders);
+
+	if (!h)
+		return -ENOMEM;
+	h->key = *key;
+	h->val = *val;
+	return 0;
+}
+
+int rec_add_lock_name(struct recording *rec, __u32 pid, __u64 addr, const char *name,
+		      __u64 offset)
+{
+	struct rec_lock_name *n = ARRAY_PUSH(rec->lock_names, rec->nr_lock_names);
+
+	if (!n)
+		return -ENOMEM;
+	n->pid = pid;
+	n->addr = addr;
+	n->offset = offset;
+	n->name = strdup(name);
+	return n->name ? 0 : -ENOMEM;
+}
+
 static char *strdup_or_null(const char *s, bool *oom)
 {
 	char *d;
@@ -223,8 +265,30 @@ static int cmp_symbol(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int cmp_lock_name(const void *a, const void *b)
+{
+	const struct rec_lock_name *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+const struct rec_lock_name *rec_find_lock_name(const struct recording *rec, __u32 pid,
+					       __u64 addr)
+{
+	struct rec_lock_name key = { .pid = pid, .addr = addr };
+
+	if (!rec->nr_lock_names)
+		return NULL;
+	return bsearch(&key, rec->lock_names, rec->nr_lock_names, sizeof(key), cmp_lock_name);
+}
+
 void rec_finish(struct recording *rec)
 {
+	if (rec->nr_lock_names)
+		qsort(rec->lock_names, rec->nr_lock_names, sizeof(*rec->lock_names),
+		      cmp_lock_name);
 	if (rec->nr_stacks)
 		qsort(rec->stacks, rec->nr_stacks, sizeof(*rec->stacks), cmp_stack);
 	if (rec->nr_procs)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "lock.h"
 #include "offcpu.h"
 #include "symbolize.h"
 
@@ -27,6 +28,9 @@ enum rec_section_type {
 	REC_SEC_SYMBOLS,	/* (pid, address) -> frames, resolved at record time */
 	REC_SEC_COUNTERS,	/* name -> value: drops and cache checks */
 	REC_SEC_END,		/* present only in a complete recording */
+	REC_SEC_LOCKS,		/* struct lock_key + lock_val records */
+	REC_SEC_LOCK_HOLDERS,	/* struct lock_holder_key + lock_holder_val records */
+	REC_SEC_LOCK_NAMES,	/* (pid, address) -> variable name, resolved at record time */
 };
 
 struct rec_meta {
@@ -75,6 +79,24 @@ struct rec_counter {
 	__u64 value;
 };
 
+struct rec_lock {
+	struct lock_key key;
+	struct lock_val val;
+};
+
+struct rec_lock_holder {
+	struct lock_holder_key key;
+	struct lock_holder_val val;
+};
+
+/* The variable a lock address lies in (global or static), pid 0: kernel. */
+struct rec_lock_name {
+	__u32 pid;
+	__u64 addr;
+	__u64 offset;		/* addr - start of the variable */
+	char *name;
+};
+
 struct recording {
 	bool complete;		/* END section seen (or written) */
 	struct rec_meta *meta;
@@ -89,6 +111,12 @@ struct recording {
 	size_t nr_symbols;
 	struct rec_counter *counters;
 	size_t nr_counters;
+	struct rec_lock *locks;
+	size_t nr_locks;
+	struct rec_lock_holder *lock_holders;
+	size_t nr_lock_holders;
+	struct rec_lock_name *lock_names;	/* sorted by (pid, addr) after rec_finish() */
+	size_t nr_lock_names;
 };
 
 struct recording *rec_new(void);
@@ -107,6 +135,13 @@ __u64 rec_get_counter(const struct recording *rec, const char *name);
 /* Copies the frames. */
 int rec_add_symbol(struct recording *rec, __u32 pid, __u64 addr,
 		   const struct sym_result *res);
+int rec_add_lock(struct recording *rec, const struct lock_key *key, const struct lock_val *val);
+int rec_add_lock_holder(struct recording *rec, const struct lock_holder_key *key,
+			const struct lock_holder_val *val);
+int rec_add_lock_name(struct recording *rec, __u32 pid, __u64 addr, const char *name,
+		      __u64 offset);
+const struct rec_lock_name *rec_find_lock_name(const struct recording *rec, __u32 pid,
+					       __u64 addr);
 /* Sorts the arrays for the lookups below. */
 void rec_finish(struct recording *rec);
 

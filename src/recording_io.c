@@ -157,6 +157,45 @@ static void write_counters(struct wbuf *b, const struct recording *rec)
 	section_end(b, s);
 }
 
+/* Fixed-size records: the record size first, so a reader can refuse a
+ * layout it does not know instead of misreading it. */
+static void write_records(struct wbuf *b, __u32 type, const void *recs, size_t nr,
+			  size_t size)
+{
+	size_t s;
+
+	section_begin(b, type, &s);
+	wbuf_u32(b, size);
+	wbuf_u32(b, nr);
+	wbuf_put(b, recs, size * nr);
+	section_end(b, s);
+}
+
+static void write_lock_names(struct wbuf *b, const struct recording *rec)
+{
+	size_t i, s;
+
+	section_begin(b, REC_SEC_LOCK_NAMES, &s);
+	wbuf_u32(b, rec->nr_lock_names);
+	for (i = 0; i < rec->nr_lock_names; i++) {
+		wbuf_u32(b, rec->lock_names[i].pid);
+		wbuf_u64(b, rec->lock_names[i].addr);
+		wbuf_u64(b, rec->lock_names[i].offset);
+		wbuf_str(b, rec->lock_names[i].name);
+	}
+	section_end(b, s);
+}
+
+static void write_locks(struct wbuf *b, const struct recording *rec)
+{
+	if (!rec->nr_locks && !rec->nr_lock_holders && !rec->nr_lock_names)
+		return;
+	write_records(b, REC_SEC_LOCKS, rec->locks, rec->nr_locks, sizeof(struct rec_lock));
+	write_records(b, REC_SEC_LOCK_HOLDERS, rec->lock_holders, rec->nr_lock_holders,
+		      sizeof(struct rec_lock_holder));
+	write_lock_names(b, rec);
+}
+
 static int write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
@@ -191,6 +230,7 @@ int rec_write(const struct recording *rec, const char *path)
 	write_offcpu(&b, rec);
 	write_symbols(&b, rec);
 	write_counters(&b, rec);
+	write_locks(&b, rec);
 	section_begin(&b, REC_SEC_END, &s);
 	section_end(&b, s);
 	if (b.oom) {
@@ -394,13 +434,72 @@ static int read_counters(struct rbuf *r, struct recording *rec)
 	return r->bad ? -EINVAL : 0;
 }
 
+static int read_locks(struct rbuf *r, struct recording *rec)
+{
+	__u32 size = rbuf_u32(r), n = rbuf_u32(r), i;
+	struct rec_lock l;
+
+	if (size != sizeof(l))
+		return -EPROTO;
+	if ((__u64)n * size != rbuf_left(r))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		rbuf_get(r, &l, sizeof(l));
+		if (r->bad || l.key.bucket >= HIST_NR_BUCKETS)
+			return -EINVAL;
+		if (rec_add_lock(rec, &l.key, &l.val))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int read_lock_holders(struct rbuf *r, struct recording *rec)
+{
+	__u32 size = rbuf_u32(r), n = rbuf_u32(r), i;
+	struct rec_lock_holder h;
+
+	if (size != sizeof(h))
+		return -EPROTO;
+	if ((__u64)n * size != rbuf_left(r))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		rbuf_get(r, &h, sizeof(h));
+		if (r->bad)
+			return -EINVAL;
+		if (rec_add_lock_holder(rec, &h.key, &h.val))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int read_lock_names(struct rbuf *r, struct recording *rec)
+{
+	__u32 n = rbuf_u32(r), i, pid;
+	__u64 addr, offset;
+	char *name;
+	int ret;
+
+	for (i = 0; i < n && !r->bad; i++) {
+		pid = rbuf_u32(r);
+		addr = rbuf_u64(r);
+		offset = rbuf_u64(r);
+		name = rbuf_str(r, MAX_STR);
+		ret = name ? rec_add_lock_name(rec, pid, addr, name, offset) : -EINVAL;
+		free(name);
+		if (ret)
+			return ret;
+	}
+	return r->bad || rbuf_left(r) ? -EINVAL : 0;
+}
+
 static const char *section_name(__u32 type)
 {
 	static const char *names[] = {
 		[REC_SEC_META] = "meta", [REC_SEC_STACKS] = "stacks",
 		[REC_SEC_OFFCPU] = "offcpu", [REC_SEC_PROCESSES] = "processes",
 		[REC_SEC_SYMBOLS] = "symbols", [REC_SEC_COUNTERS] = "counters",
-		[REC_SEC_END] = "end",
+		[REC_SEC_END] = "end", [REC_SEC_LOCKS] = "locks",
+		[REC_SEC_LOCK_HOLDERS] = "lock holders", [REC_SEC_LOCK_NAMES] = "lock names",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
@@ -416,6 +515,9 @@ static int read_section(__u32 type, struct rbuf *r, struct recording *rec)
 	case REC_SEC_SYMBOLS: return read_symbols(r, rec);
 	case REC_SEC_COUNTERS: return read_counters(r, rec);
 	case REC_SEC_END: rec->complete = true; return 0;
+	case REC_SEC_LOCKS: return read_locks(r, rec);
+	case REC_SEC_LOCK_HOLDERS: return read_lock_holders(r, rec);
+	case REC_SEC_LOCK_NAMES: return read_lock_names(r, rec);
 	default: return 0;	/* newer section: skip it */
 	}
 }

@@ -16,6 +16,10 @@ struct report_opts {
 int report_offcpu_folded(FILE *out, const struct recording *rec, const struct report_opts *o);
 int report_text(FILE *out, const struct recording *rec, const struct report_opts *o);
 int report_json(FILE *out, const struct recording *rec, const struct report_opts *o);
+struct named_stack;
+/* "frames":[...] outermost first: the user stack's frames, then the kernel's. */
+void report_write_frames_json(FILE *out, const struct recording *rec, __u64 user_id,
+			      __u64 kern_id, __u32 pid, struct named_stack *ns);
 /* A histogram as the JSON report writes it: "histogram":[{lo_ns,hi_ns,count,total_ns}] */
 void report_write_histogram_json(FILE *out, const __u64 *counts, const __u64 *sums);
 

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "modality.h"
 #include "report.h"
+#include "report_locks.h"
 #include "stack_names.h"
 #include "util.h"
 
@@ -57,6 +58,12 @@ static void write_frames(FILE *out, const struct recording *rec, __u64 user_id,
 	for (i = (int)ns->nr - 1; i >= 0; i--)
 		write_frame(out, &ns->frames[i], &first);
 	fputc(']', out);
+}
+
+void report_write_frames_json(FILE *out, const struct recording *rec, __u64 user_id,
+			      __u64 kern_id, __u32 pid, struct named_stack *ns)
+{
+	write_frames(out, rec, user_id, kern_id, pid, ns);
 }
 
 void report_write_histogram_json(FILE *out, const __u64 *counts, const __u64 *sums)
@@ -207,7 +214,10 @@ int report_json(FILE *out, const struct recording *rec, const struct report_opts
 	}
 	fputs("],\n", out);
 	err = write_threads(out, rec);
-	fputs(",\"locks\":[]}\n", out);
+	fputs(",\n", out);
+	if (!err)
+		err = report_locks_json(out, rec);
+	fputs("}\n", out);
 	offcpu_agg_free(&agg);
 out:
 	free(ns);

@@ -7,6 +7,7 @@
 
 #include "modality.h"
 #include "report.h"
+#include "report_locks.h"
 #include "stack_names.h"
 #include "util.h"
 
@@ -154,6 +155,13 @@ int report_text(FILE *out, const struct recording *rec, const struct report_opts
 		return -ENOMEM;
 	err = offcpu_aggregate(rec, o->wait, &agg);
 	if (err) {
+		free(ns);
+		return err;
+	}
+	/* Lock contention leads: it names what threads queue on. */
+	err = report_locks_text(out, rec, o);
+	if (err) {
+		offcpu_agg_free(&agg);
 		free(ns);
 		return err;
 	}

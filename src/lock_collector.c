@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_env.h"
+#include "lock.skel.h"
+#include "lock_collector.h"
+#include "util.h"
+
+/* The probed functions; the index is the attach cookie (enum lock_uprobe_fn). */
+static const char *const uprobe_fns[LOCK_FN_NR] = {
+	[LOCK_FN_MUTEX_LOCK] = "pthread_mutex_lock",
+	[LOCK_FN_MUTEX_TRYLOCK] = "pthread_mutex_trylock",
+	[LOCK_FN_MUTEX_TIMEDLOCK] = "pthread_mutex_timedlock",
+	[LOCK_FN_RWLOCK_RDLOCK] = "pthread_rwlock_rdlock",
+	[LOCK_FN_RWLOCK_WRLOCK] = "pthread_rwlock_wrlock",
+};
+
+#define MAX_UPROBE_LINKS (2 * LOCK_FN_NR * LOCK_UPROBE_MAX_PIDS)
+
+struct uprobe_target {
+	int pid;		/* -1: every process */
+	char libc[4096];
+};
+
+struct lock_collector {
+	struct lock_bpf *skel;
+	struct bpf_link *links[MAX_UPROBE_LINKS];
+	int nr_links;
+	struct uprobe_target targets[LOCK_UPROBE_MAX_PIDS];
+	int nr_targets;
+	bool uprobes_attached;
+	uint32_t on_ms, period_ms;
+	uint64_t start_ns, attached_since, attached_ns, stopped_ns;
+	char sources[128];
+};
+
+static const char *const counter_names[LCNT_NR] = {
+	[LCNT_FUTEX_WAITS] = "lock_futex_waits",
+	[LCNT_FUTEX_WAKES] = "lock_futex_wakes",
+	[LCNT_KERNEL_CONTENTIONS] = "lock_kernel_contentions",
+	[LCNT_UPROBE_CALLS] = "lock_uprobe_calls",
+	[LCNT_DROP_HIST_FULL] = "lock_dropped_hist_full",
+	[LCNT_DROP_HOLDERS_FULL] = "lock_dropped_holders_full",
+	[LCNT_DROP_STACK_FULL] = "lock_dropped_stack_map_full",
+	[LCNT_DROP_STATE_FULL] = "lock_dropped_thread_state_full",
+	[LCNT_USTACK_EMPTY] = "lock_user_stack_empty",
+	[LCNT_KSTACK_FAILED] = "lock_kernel_stack_failed",
+	[LCNT_WAKE_UNMATCHED] = "lock_woken_without_wake_seen",
+};
+
+/* The libc a process maps, from /proc/PID/maps ("self" for the system's). */
+static int find_libc(const char *pid, char *path, size_t len)
+{
+	char maps[64], line[4608], *p;
+	FILE *f;
+	int err = -ENOENT;
+
+	snprintf(maps, sizeof(maps), "/proc/%s/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		p = strchr(line, '/');
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = '\0';
+		if (!strstr(p, "/libc.so") && !strstr(p, "/libc-"))
+			continue;
+		snprintf(path, len, "%s", p);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+static int plan_uprobes(struct lock_collector *c, const struct lock_opts *o)
+{
+	char pid[16];
+	int i, err;
+
+	if (o->nr_pids <= 0 || o->nr_pids > LOCK_UPROBE_MAX_PIDS) {
+		c->targets[0].pid = -1;
+		c->nr_targets = 1;
+		err = find_libc("self", c->targets[0].libc, sizeof(c->targets[0].libc));
+		if (err)
+			err_msg("--uprobes: cannot find the system's libc in /proc/self/maps");
+		return err;
+	}
+	for (i = 0; i < o->nr_pids; i++) {
+		struct uprobe_target *t = &c->targets[c->nr_targets];
+
+		snprintf(pid, sizeof(pid), "%d", o->pids[i]);
+		t->pid = o->pids[i];
+		/* A launched command has not exec'd yet: it maps our libc. */
+		if (find_libc(pid, t->libc, sizeof(t->libc)) &&
+		    find_libc("self", t->libc, sizeof(t->libc))) {
+			err_msg("--uprobes: no libc mapped by process %d", o->pids[i]);
+			return -ENOENT;
+		}
+		c->nr_targets++;
+	}
+	return 0;
+}
+
+static int attach_uprobes(struct lock_collector *c)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_link *link;
+	int t, fn, ret;
+
+	for (t = 0; t < c->nr_targets; t++) {
+		for (fn = 1; fn < LOCK_FN_NR; fn++) {
+			for (ret = 0; ret < 2; ret++) {
+				uo.func_name = uprobe_fns[fn];
+				uo.retprobe = ret;
+				uo.bpf_cookie = fn;
+				link = bpf_program__attach_uprobe_opts(
+					ret ? c->skel->progs.lock_uprobe_return :
+					      c->skel->progs.lock_uprobe_enter,
+					c->targets[t].pid, c->targets[t].libc, 0, &uo);
+				if (!link) {
+					err_msg("cannot attach a uprobe to %s in %s: %s",
+						uprobe_fns[fn], c->targets[t].libc,
+						strerror(errno));
+					return -errno;
+				}
+				c->links[c->nr_links++] = link;
+			}
+		}
+	}
+	c->uprobes_attached = true;
+	c->attached_since = now_ns();
+	return 0;
+}
+
+static void detach_uprobes(struct lock_collector *c)
+{
+	int i;
+
+	for (i = 0; i < c->nr_links; i++)
+		bpf_link__destroy(c->links[i]);
+	c->nr_links = 0;
+	if (c->uprobes_attached)
+		c->attached_ns += now_ns() - c->attached_since;
+	c->uprobes_attached = false;
+}
+
+static void set_rodata(struct lock_bpf *skel, const struct lock_opts *o)
+{
+	skel->rodata->filter_tgid = o->filter_pids;
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->min_wait_ns = o->min_ns;
+}
+
+/* tp_btf or raw_tp for the kernel lock tracepoints, chosen before load. */
+static void choose_programs(struct lock_collector *c, const struct lock_opts *o)
+{
+	struct lock_bpf *skel = c->skel;
+	bool btf = !o->force_raw_tp && bpf_env_has_tp_btf("contention_begin");
+	bool kernel = !o->no_kernel_locks;
+
+	bpf_program__set_autoload(skel->progs.contention_begin_btf, kernel && btf);
+	bpf_program__set_autoload(skel->progs.contention_end_btf, kernel && btf);
+	bpf_program__set_autoload(skel->progs.contention_begin_raw, kernel && !btf);
+	bpf_program__set_autoload(skel->progs.contention_end_raw, kernel && !btf);
+	bpf_program__set_autoload(skel->progs.lock_uprobe_enter, o->uprobes);
+	bpf_program__set_autoload(skel->progs.lock_uprobe_return, o->uprobes);
+	snprintf(c->sources, sizeof(c->sources), "futex%s%s%s",
+		 kernel ? ", kernel locks (" : "", kernel ? (btf ? "tp_btf)" : "raw_tp)") : "",
+		 o->uprobes ? ", pthread uprobes" : "");
+}
+
+static int attach_tracepoints(struct lock_collector *c, const struct lock_opts *o)
+{
+	struct lock_bpf *skel = c->skel;
+	struct bpf_program *progs[] = {
+		skel->progs.lock_sys_enter, skel->progs.lock_sys_exit,
+		skel->progs.contention_begin_btf, skel->progs.contention_end_btf,
+		skel->progs.contention_begin_raw, skel->progs.contention_end_raw,
+	};
+	struct bpf_link **links[] = {
+		&skel->links.lock_sys_enter, &skel->links.lock_sys_exit,
+		&skel->links.contention_begin_btf, &skel->links.contention_end_btf,
+		&skel->links.contention_begin_raw, &skel->links.contention_end_raw,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(progs); i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		*links[i] = bpf_program__attach(progs[i]);
+		if (!*links[i]) {
+			err_msg("cannot attach %s: %s", bpf_program__name(progs[i]),
+				strerror(errno));
+			return -errno;
+		}
+	}
+	(void)o;
+	return 0;
+}
+
+int lock_start(struct lock_collector **out, const struct lock_opts *o, int stacks_fd,
+	       int tgids_fd)
+{
+	struct lock_collector *c;
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->skel = lock_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		err_msg("cannot open the lock BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	set_rodata(c->skel, o);
+	choose_programs(c, o);
+	if (o->hist_entries)
+		bpf_map__set_max_entries(c->skel->maps.lock_hist, o->hist_entries);
+	err = bpf_map__reuse_fd(c->skel->maps.stacks, stacks_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(c->skel->maps.traced_tgids, tgids_fd);
+	if (err) {
+		err_msg("cannot share the stack map with the lock programs: %s", strerror(-err));
+		goto fail;
+	}
+	err = lock_bpf__load(c->skel);
+	if (err) {
+		bpf_env_explain_load_error("lock", err);
+		goto fail;
+	}
+	err = attach_tracepoints(c, o);
+	if (err)
+		goto fail;
+	if (o->uprobes) {
+		err = plan_uprobes(c, o);
+		if (!err)
+			err = attach_uprobes(c);
+		if (err)
+			goto fail;
+		c->on_ms = o->sample_on_ms;
+		c->period_ms = o->sample_period_ms;
+	}
+	c->start_ns = now_ns();
+	*out = c;
+	return 0;
+fail:
+	lock_destroy(c);
+	return err;
+}
+
+const char *lock_sources(const struct lock_collector *c)
+{
+	return c->sources;
+}
+
+void lock_tick(struct lock_collector *c)
+{
+	uint64_t in_period;
+	bool want;
+
+	if (!c || !c->period_ms || !c->nr_targets)
+		return;
+	in_period = ((now_ns() - c->start_ns) / 1000000) % c->period_ms;
+	want = in_period < c->on_ms;
+	if (want && !c->uprobes_attached) {
+		if (attach_uprobes(c))
+			detach_uprobes(c);
+	} else if (!want && c->uprobes_attached) {
+		detach_uprobes(c);
+	}
+}
+
+double lock_uprobe_duty(const struct lock_collector *c)
+{
+	uint64_t total = (c->stopped_ns ? c->stopped_ns : now_ns()) - c->start_ns;
+
+	if (!c->period_ms || !total)
+		return 1.0;
+	return (double)c->attached_ns / total;
+}
+
+void lock_detach(struct lock_collector *c)
+{
+	detach_uprobes(c);
+	c->stopped_ns = now_ns();
+	lock_bpf__detach(c->skel);
+}
+
+static int drain_counters(struct lock_collector *c, struct recording *rec)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.lock_counters);
+	__u64 *vals, sum;
+	__u32 id;
+	int i, err = 0;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (id = 0; id < LCNT_NR && !err; id++) {
+		if (bpf_map_lookup_elem(fd, &id, vals))
+			continue;
+		for (sum = 0, i = 0; i < ncpu; i++)
+			sum += vals[i];
+		err = rec_add_counter(rec, counter_names[id], sum);
+	}
+	free(vals);
+	return err;
+}
+
+/* Stacks the offcpu drain already copied are in rec (sorted by rec_finish). */
+static int drain_stack(int fd, __u64 id, struct recording *rec, struct id_set *seen)
+{
+	struct stack_trace st;
+
+	if (!id || id_set_has(seen, id) || rec_find_stack(rec, id))
+		return 0;
+	if (id_set_add(seen, id))
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &id, &st))
+		return 0;
+	if (st.nr > MAX_STACK_DEPTH)
+		st.nr = MAX_STACK_DEPTH;
+	return rec_add_stack(rec, id, st.flags, st.nr, st.ips);
+}
+
+static int drain_hist(struct lock_collector *c, struct recording *rec, struct id_set *seen)
+{
+	int fd = bpf_map__fd(c->skel->maps.lock_hist), sfd = bpf_map__fd(c->skel->maps.stacks);
+	struct lock_key key, next;
+	struct lock_val val;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		err = rec_add_lock(rec, &key, &val);
+		if (!err)
+			err = drain_stack(sfd, key.stack_id, rec, seen);
+	}
+	return err;
+}
+
+static int drain_holders(struct lock_collector *c, struct recording *rec, struct id_set *seen)
+{
+	int fd = bpf_map__fd(c->skel->maps.lock_holders), sfd = bpf_map__fd(c->skel->maps.stacks);
+	struct lock_holder_key key, next;
+	struct lock_holder_val val;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		err = rec_add_lock_holder(rec, &key, &val);
+		if (!err)
+			err = drain_stack(sfd, key.waker_stack_id, rec, seen);
+	}
+	return err;
+}
+
+int lock_drain(struct lock_collector *c, struct recording *rec)
+{
+	struct id_set seen = {};
+	char buf[64];
+	int err;
+
+	rec_finish(rec);
+	err = drain_hist(c, rec, &seen);
+	if (!err)
+		err = drain_holders(c, rec, &seen);
+	id_set_free(&seen);
+	if (!err)
+		err = drain_counters(c, rec);
+	if (!err)
+		err = rec_set_meta(rec, "lock_sources", c->sources);
+	if (!err && c->period_ms) {
+		snprintf(buf, sizeof(buf), "%u/%u", c->on_ms, c->period_ms);
+		err = rec_set_meta(rec, "uprobe_sample_ms", buf);
+		snprintf(buf, sizeof(buf), "%.4f", lock_uprobe_duty(c));
+		if (!err)
+			err = rec_set_meta(rec, "uprobe_duty", buf);
+	}
+	return err;
+}
+
+void lock_destroy(struct lock_collector *c)
+{
+	if (!c)
+		return;
+	detach_uprobes(c);
+	lock_bpf__destroy(c->skel);
+	free(c);
+}

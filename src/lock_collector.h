@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The user side of bpf/lock.bpf.c: load (sharing the offcpu object's stacks
+ * and process filter), attach, sample the uprobes, drain into a recording. */
+#ifndef WAITPROF_LOCK_COLLECTOR_H
+#define WAITPROF_LOCK_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "lock.h"
+#include "recording.h"
+
+#define LOCK_UPROBE_MAX_PIDS 16
+
+struct lock_opts {
+	bool filter_pids;	/* only processes in the shared traced_tgids map */
+	const int *pids;	/* where the uprobes go (libc of these processes) */
+	int nr_pids;		/* 0: system-wide uprobes on the system's libc */
+	bool no_kernel_locks;	/* skip lock:contention_begin/end */
+	bool uprobes;		/* --uprobes */
+	uint32_t sample_on_ms;	/* uprobes attached ON ms of every PERIOD ms */
+	uint32_t sample_period_ms;	/* 0: attached throughout */
+	uint32_t hist_entries;	/* lock_hist capacity */
+	uint64_t min_ns;	/* shorter futex and kernel waits are dropped */
+	bool force_raw_tp;
+};
+
+struct lock_collector;
+
+/* Opens, loads (reusing stacks_fd and tgids_fd) and attaches. Returns 0 or a
+ * negative errno after printing one line that says what to do. */
+int lock_start(struct lock_collector **out, const struct lock_opts *opts, int stacks_fd,
+	       int tgids_fd);
+/* "futex" plus ", kernel (tp_btf)" etc.: what is attached. */
+const char *lock_sources(const struct lock_collector *c);
+/* Opens and closes the uprobe sampling window; call every ~100 ms. */
+void lock_tick(struct lock_collector *c);
+/* Share of the recording the uprobes were attached (1.0 when not sampled). */
+double lock_uprobe_duty(const struct lock_collector *c);
+void lock_detach(struct lock_collector *c);
+/* Copies histogram entries, holders, the stacks they use and the counters
+ * into rec. */
+int lock_drain(struct lock_collector *c, struct recording *rec);
+void lock_destroy(struct lock_collector *c);
+
+#endif

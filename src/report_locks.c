@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The lock section of the text report: top locks by total wait, each with
+ * its numbers, the modality finding, a histogram, call sites and holders. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lock_agg.h"
+#include "modality.h"
+#include "report_locks.h"
+#include "stack_names.h"
+#include "util.h"
+
+#define HIST_BAR_WIDTH	40
+#define TOP_SITES	3
+#define SITE_FRAMES	8
+
+static void print_histogram(FILE *out, const __u64 *counts)
+{
+	__u64 rows[HIST_NR_OCTAVES + 2] = {}, max = 0;
+	int first = -1, last = -1, r, i;
+	char lo[32], hi[32];
+
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		r = i == 0 ? 0 : i == HIST_OVERFLOW ? HIST_NR_OCTAVES + 1 : 1 + (i - 1) / HIST_SUBS;
+		rows[r] += counts[i];
+	}
+	for (r = 0; r < HIST_NR_OCTAVES + 2; r++) {
+		if (!rows[r])
+			continue;
+		if (first < 0)
+			first = r;
+		last = r;
+		if (rows[r] > max)
+			max = rows[r];
+	}
+	for (r = first; r >= 0 && r <= last; r++) {
+		unsigned int lo_b = r == 0 ? 0 : 1 + (r - 1) * HIST_SUBS;
+		unsigned int hi_b = r == HIST_NR_OCTAVES + 1 ? HIST_OVERFLOW : r * HIST_SUBS + 1;
+		int bar = (int)((rows[r] * HIST_BAR_WIDTH + max - 1) / max);
+
+		format_duration_ns(lo, sizeof(lo), (double)hist_bucket_lower(lo_b));
+		if (r == HIST_NR_OCTAVES + 1)
+			snprintf(hi, sizeof(hi), "...");
+		else
+			format_duration_ns(hi, sizeof(hi), (double)hist_bucket_lower(hi_b));
+		fprintf(out, "      %10s .. %-10s |%-*.*s| %llu\n", lo, hi, HIST_BAR_WIDTH, bar,
+			"########################################", (unsigned long long)rows[r]);
+	}
+}
+
+/* One stack on one line, innermost first: "a <- b <- c". */
+static void print_stack_line(FILE *out, const struct recording *rec, __u64 stack_id,
+			     __u32 pid, struct named_stack *ns)
+{
+	unsigned int i;
+
+	stack_names(rec, stack_id, pid, ns);
+	if (!ns->nr) {
+		fputs(ns->missing ? "[missing stack]" : "[no stack]", out);
+		return;
+	}
+	for (i = 0; i < ns->nr && i < SITE_FRAMES; i++)
+		fprintf(out, "%s%s", i ? " <- " : "", ns->frames[i].name);
+	if (ns->nr > SITE_FRAMES)
+		fputs(" <- ...", out);
+}
+
+static void print_sites(FILE *out, const struct recording *rec, const struct lock_entry *e,
+			const struct lock_callsite *sites, size_t nr, const char *title,
+			struct named_stack *ns)
+{
+	char total[32];
+	size_t i;
+
+	if (!nr)
+		return;
+	fprintf(out, "    %s:\n", title);
+	for (i = 0; i < nr && i < TOP_SITES; i++) {
+		format_duration_ns(total, sizeof(total), (double)sites[i].total_ns);
+		fprintf(out, "      %10s %6llu x  ", total, (unsigned long long)sites[i].count);
+		print_stack_line(out, rec, sites[i].stack_id, e->kernel ? 0 : e->pid, ns);
+		fputc('\n', out);
+	}
+}
+
+static void print_holders(FILE *out, const struct recording *rec, const struct lock_entry *e,
+			  struct named_stack *ns)
+{
+	char total[32];
+	size_t i;
+
+	if (!e->nr_holders)
+		return;
+	fputs("    holders (the stacks that woke the waiters: unlock, signal):\n", out);
+	for (i = 0; i < e->nr_holders && i < TOP_SITES; i++) {
+		const struct lock_holder *h = &e->holders[i];
+
+		format_duration_ns(total, sizeof(total), (double)h->woken_wait_ns);
+		fprintf(out, "      %10s ended %llu waits, %llu wakes  ", total,
+			(unsigned long long)h->woken, (unsigned long long)h->wakes);
+		print_stack_line(out, rec, h->stack_id, e->pid, ns);
+		fputc('\n', out);
+	}
+}
+
+static void print_entry(FILE *out, const struct recording *rec, const struct lock_entry *e,
+			int rank, const struct lock_agg *agg, struct named_stack *ns)
+{
+	const __u64 *counts, *sums;
+	char name[192], total[32], avg[32], p50[32], p99[32], max[32], finding[512];
+	struct modality m;
+	bool waits = e->contentions || !e->acquisitions;
+
+	lock_display_name(e, name, sizeof(name));
+	lock_entry_hist(e, &counts, &sums);
+	format_duration_ns(total, sizeof(total), (double)(waits ? e->total_wait_ns : e->acq_total_ns));
+	format_duration_ns(avg, sizeof(avg), waits ?
+			   (e->contentions ? (double)e->total_wait_ns / e->contentions : 0) :
+			   (double)e->acq_total_ns / e->acquisitions);
+	format_duration_ns(p50, sizeof(p50), lock_hist_quantile(counts, sums, 0.5));
+	format_duration_ns(p99, sizeof(p99), lock_hist_quantile(counts, sums, 0.99));
+	format_duration_ns(max, sizeof(max), (double)(waits ? e->max_ns : e->acq_max_ns));
+	fprintf(out, "#%d %s  %s%s%s  %s [%u]  in %s\n", rank, name, lock_kind_name(e->kind),
+		e->kernel ? " " : "", e->kernel ? lock_kernel_type(e->kernel_flags) : "",
+		e->comm[0] ? e->comm : "-", e->pid, e->object);
+	fprintf(out, "    %s %s  %llu contentions", waits ? "waited" : "acquiring took", total,
+		(unsigned long long)e->contentions);
+	if (e->acquisitions)
+		fprintf(out, "  %llu acquisitions%s (%llu failed)",
+			(unsigned long long)e->acquisitions, agg->sampled ? " sampled" : "",
+			(unsigned long long)e->failed_acquisitions);
+	fprintf(out, "  avg %s  p50 %s  p99 %s  max %s\n", avg, p50, p99, max);
+	modality_analyze(counts, sums, &m);
+	modality_describe(finding, sizeof(finding), &m, waits ? "waits" : "acquisitions");
+	fprintf(out, "    %s: %s\n", name, finding);
+	print_histogram(out, counts);
+	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
+	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,
+		    "acquirers (uprobes: every lock call)", ns);
+	print_holders(out, rec, e, ns);
+	fputc('\n', out);
+}
+
+int report_locks_text(FILE *out, const struct recording *rec, const struct report_opts *o)
+{
+	struct named_stack *ns;
+	struct lock_agg agg;
+	size_t i, shown = 0, condvars = 0;
+	__u64 cv_ns = 0;
+	int err;
+
+	if (!rec->nr_locks)
+		return 0;
+	ns = malloc(sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	err = lock_aggregate(rec, &agg);
+	if (err) {
+		free(ns);
+		return err;
+	}
+	fprintf(out, "waitprof lock report: %zu locks and futexes (%s)\n", agg.nr,
+		rec_get_meta(rec, "lock_sources") ?: "futex");
+	fprintf(out, "  futex waits %llu, wakes %llu, kernel contentions %llu, uprobe calls %llu\n",
+		(unsigned long long)rec_get_counter(rec, "lock_futex_waits"),
+		(unsigned long long)rec_get_counter(rec, "lock_futex_wakes"),
+		(unsigned long long)rec_get_counter(rec, "lock_kernel_contentions"),
+		(unsigned long long)rec_get_counter(rec, "lock_uprobe_calls"));
+	if (agg.sampled)
+		fprintf(out, "  uprobes sampled %s ms: attached %.1f%% of the time, so "
+			"acquisition counts are a sample\n",
+			rec_get_meta(rec, "uprobe_sample_ms"), 100.0 * agg.uprobe_duty);
+	if (rec_get_counter(rec, "lock_dropped_hist_full") +
+	    rec_get_counter(rec, "lock_dropped_stack_map_full"))
+		fprintf(out, "  WARNING:    %llu lock waits and %llu lock stacks dropped\n",
+			(unsigned long long)rec_get_counter(rec, "lock_dropped_hist_full"),
+			(unsigned long long)rec_get_counter(rec, "lock_dropped_stack_map_full"));
+	fputc('\n', out);
+	/* Condition variables are threads waiting for work, not contention:
+	 * listed after the locks. */
+	for (i = 0; i < agg.nr; i++) {
+		const struct lock_entry *e = &agg.entries[i];
+
+		if (e->kind == LOCK_KIND_CONDVAR) {
+			condvars++;
+			cv_ns += e->total_wait_ns;
+			continue;
+		}
+		if (o->top > 0 && (int)shown >= o->top)
+			continue;
+		print_entry(out, rec, e, (int)++shown, &agg, ns);
+	}
+	if (condvars) {
+		char total[32];
+
+		format_duration_ns(total, sizeof(total), (double)cv_ns);
+		fprintf(out, "condition variables (waiting for work, not lock contention): "
+			"%zu, %s waited\n", condvars, total);
+		for (i = 0; i < agg.nr; i++) {
+			const struct lock_entry *e = &agg.entries[i];
+			char name[192];
+
+			if (e->kind != LOCK_KIND_CONDVAR)
+				continue;
+			lock_display_name(e, name, sizeof(name));
+			format_duration_ns(total, sizeof(total), (double)e->total_wait_ns);
+			fprintf(out, "  %s [%u] %s in %llu waits\n", name, e->pid, total,
+				(unsigned long long)e->contentions);
+		}
+		fputc('\n', out);
+	}
+	lock_agg_free(&agg);
+	free(ns);
+	return 0;
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Folded views of lock waits: "--view locks" (the lock, then the waiter's
+ * frames) and "--view offwake" (the waiter's frames, "--", the waker's). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "lock_agg.h"
+#include "report_locks.h"
+#include "stack_names.h"
+#include "util.h"
+
+/* ';' splits frames and a newline ends the line: neither may be in a name. */
+static void put_frame(struct wbuf *b, const char *name, const char *suffix)
+{
+	const char *c;
+
+	wbuf_u8(b, ';');
+	for (c = name; *c; c++)
+		wbuf_u8(b, (*c == ';' || *c == '\n' || *c == '\r') ? '_' : *c);
+	if (suffix)
+		wbuf_put(b, suffix, strlen(suffix));
+}
+
+/* Outermost first unless reversed (a waker reads from the wakeup up). */
+static void put_stack(struct wbuf *b, const struct named_stack *ns, bool kernel, bool reversed,
+		      const char *suffix)
+{
+	int i, n = (int)ns->nr;
+
+	if (!n) {
+		put_frame(b, ns->missing ? "[missing stack]" : "[no stack]", suffix);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct named_frame *f = &ns->frames[reversed ? i : n - 1 - i];
+
+		put_frame(b, f->name, suffix ? suffix : kernel ? "_[k]" :
+			  f->kind == FRAME_INLINED ? "_[i]" : NULL);
+	}
+}
+
+static void emit(FILE *out, struct wbuf *b, __u64 ns)
+{
+	/* Microseconds, as the off-CPU folded output. */
+	if (!b->oom && ns / 1000)
+		fprintf(out, "%.*s %llu\n", (int)b->len, (const char *)b->data,
+			(unsigned long long)(ns / 1000));
+}
+
+static void put_head(struct wbuf *b, const struct lock_entry *e)
+{
+	b->len = 0;
+	wbuf_put(b, e->comm[0] ? e->comm : "-", strlen(e->comm[0] ? e->comm : "-"));
+}
+
+int report_locks_folded(FILE *out, const struct recording *rec)
+{
+	struct named_stack *ns = malloc(sizeof(*ns));
+	char name[192], label[256];
+	struct lock_agg agg;
+	struct wbuf b = {};
+	size_t i, j;
+	int err;
+
+	if (!ns)
+		return -ENOMEM;
+	err = lock_aggregate(rec, &agg);
+	for (i = 0; !err && i < agg.nr; i++) {
+		const struct lock_entry *e = &agg.entries[i];
+
+		lock_display_name(e, name, sizeof(name));
+		snprintf(label, sizeof(label), "%s (%s)", name, lock_kind_name(e->kind));
+		for (j = 0; j < e->nr_callsites; j++) {
+			put_head(&b, e);
+			put_frame(&b, label, NULL);
+			stack_names(rec, e->callsites[j].stack_id, e->kernel ? 0 : e->pid, ns);
+			put_stack(&b, ns, e->kernel, false, NULL);
+			emit(out, &b, e->callsites[j].total_ns);
+		}
+	}
+	if (!err)
+		lock_agg_free(&agg);
+	wbuf_free(&b);
+	free(ns);
+	return err;
+}
+
+/* Chains of futex waits: the waiter's stack, "--", the stack that woke it,
+ * valued by the wait the wake ended. */
+int report_offwake_folded(FILE *out, const struct recording *rec)
+{
+	struct named_stack *ns = malloc(sizeof(*ns));
+	struct wbuf b = {};
+	char comm[TASK_COMM_LEN];
+	size_t i;
+
+	if (!ns)
+		return -ENOMEM;
+	for (i = 0; i < rec->nr_lock_holders; i++) {
+		const struct rec_lock_holder *h = &rec->lock_holders[i];
+		const struct rec_process *p = rec_find_process(rec, h->key.tgid);
+
+		if (!h->key.waiter_stack_id || !h->val.woken)
+			continue;
+		snprintf(comm, sizeof(comm), "%s", p && p->comm[0] ? p->comm : "-");
+		b.len = 0;
+		wbuf_put(&b, comm, strlen(comm));
+		stack_names(rec, h->key.waiter_stack_id, h->key.tgid, ns);
+		put_stack(&b, ns, false, false, NULL);
+		put_frame(&b, "--", NULL);
+		stack_names(rec, h->key.waker_stack_id, h->key.tgid, ns);
+		put_stack(&b, ns, false, true, "_[w]");
+		emit(out, &b, h->val.woken_wait_ns);
+	}
+	wbuf_free(&b);
+	free(ns);
+	return 0;
+}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Lock workloads with ground truth. Each mode runs named threads on global
+ * locks and measures itself; at exit it prints one JSON line per lock:
+ *   {"mode":M,"lock":NAME,"pid":N,"addr":N,"calls":N,"wait_ns":N,"waits":N}
+ * calls counts every lock call the workload made on that lock, wait_ns the
+ * time those calls took (clock around each call), waits the calls that
+ * took longer than 20 us (contended, in practice).
+ *
+ *   mutex    THREADS threads take contended_mu in take_and_hold() and hold
+ *            it HOLD_US in hold_contended_mu() (a nanosleep under the lock)
+ *   rwlock   one writer holds table_rwlock for writing HOLD_US in
+ *            write_table(); THREADS-1 readers rdlock it in read_table()
+ *   condvar  a consumer waits on work_cv (with work_mu) in wait_for_work();
+ *            a producer signals it every HOLD_US without holding work_mu
+ *            long: waiting for work, not contention
+ *   quiet    one thread locks quiet_mu ROUNDS times: never contended
+ *   mmap     THREADS threads mmap+touch+munmap: the kernel's mmap_lock
+ *
+ * usage: lockers MODE [-t THREADS] [-n ROUNDS] [-u HOLD_US]
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+struct lock_truth {
+	const char *name;
+	void *addr;
+	uint64_t calls;
+	uint64_t wait_ns;
+	uint64_t waits;
+};
+
+static int threads = 4, rounds = 50, hold_us = 2000;
+static pthread_mutex_t truth_mu = PTHREAD_MUTEX_INITIALIZER;
+
+pthread_mutex_t contended_mu = PTHREAD_MUTEX_INITIALIZER;
+pthread_rwlock_t table_rwlock = PTHREAD_RWLOCK_INITIALIZER;
+pthread_mutex_t work_mu = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
+pthread_mutex_t quiet_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct lock_truth t_contended = { "contended_mu", &contended_mu };
+static struct lock_truth t_table_rd = { "table_rwlock", &table_rwlock };
+static struct lock_truth t_work_cv = { "work_cv", &work_cv };
+static struct lock_truth t_work_mu = { "work_mu", &work_mu };
+static struct lock_truth t_quiet = { "quiet_mu", &quiet_mu };
+static volatile int work_ready, producer_done;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void us_sleep(int us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Adds one timed lock call to the truth (under a lock of its own that is
+ * never contended long enough to sleep on... mostly: it is not traced as
+ * a workload lock since the test looks locks up by address). */
+static void truth_add(struct lock_truth *t, uint64_t ns)
+{
+	pthread_mutex_lock(&truth_mu);
+	t->calls++;
+	t->wait_ns += ns;
+	if (ns > 20000)
+		t->waits++;
+	pthread_mutex_unlock(&truth_mu);
+}
+
+__attribute__((noinline)) static void hold_contended_mu(void)
+{
+	us_sleep(hold_us);
+}
+
+__attribute__((noinline)) static void take_and_hold(void)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_mutex_lock(&contended_mu);
+	truth_add(&t_contended, now_ns() - t0);
+	hold_contended_mu();
+	pthread_mutex_unlock(&contended_mu);
+}
+
+__attribute__((noinline)) static void *mutex_worker(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "mutex_worker");
+	for (i = 0; i < rounds; i++) {
+		take_and_hold();
+		us_sleep(hold_us / 4);	/* let the others in */
+	}
+	return NULL;
+}
+
+__attribute__((noinline)) static void write_table(void)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_rwlock_wrlock(&table_rwlock);
+	truth_add(&t_table_rd, now_ns() - t0);
+	us_sleep(hold_us);
+	pthread_rwlock_unlock(&table_rwlock);
+}
+
+__attribute__((noinline)) static void read_table(void)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_rwlock_rdlock(&table_rwlock);
+	truth_add(&t_table_rd, now_ns() - t0);
+	us_sleep(hold_us / 10);
+	pthread_rwlock_unlock(&table_rwlock);
+}
+
+__attribute__((noinline)) static void *rwlock_writer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "rw_writer");
+	for (i = 0; i < rounds; i++) {
+		write_table();
+		us_sleep(hold_us / 2);
+	}
+	return NULL;
+}
+
+__attribute__((noinline)) static void *rwlock_reader(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "rw_reader");
+	for (i = 0; i < rounds * 4; i++) {
+		read_table();
+		us_sleep(hold_us / 5);
+	}
+	return NULL;
+}
+
+__attribute__((noinline)) static void wait_for_work(void)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_mutex_lock(&work_mu);
+	while (!work_ready && !producer_done)
+		pthread_cond_wait(&work_cv, &work_mu);
+	work_ready = 0;
+	pthread_mutex_unlock(&work_mu);
+	truth_add(&t_work_cv, now_ns() - t0);
+}
+
+__attribute__((noinline)) static void *consumer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "consumer");
+	for (i = 0; i < rounds; i++)
+		wait_for_work();
+	return NULL;
+}
+
+__attribute__((noinline)) static void post_work(void)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_mutex_lock(&work_mu);
+	truth_add(&t_work_mu, now_ns() - t0);
+	work_ready = 1;
+	pthread_cond_signal(&work_cv);
+	pthread_mutex_unlock(&work_mu);
+}
+
+__attribute__((noinline)) static void *producer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "producer");
+	for (i = 0; i < rounds; i++) {
+		us_sleep(hold_us);
+		post_work();
+	}
+	/* Let a consumer that missed a signal finish. */
+	us_sleep(hold_us);
+	pthread_mutex_lock(&work_mu);
+	producer_done = 1;
+	pthread_cond_broadcast(&work_cv);
+	pthread_mutex_unlock(&work_mu);
+	return NULL;
+}
+
+__attribute__((noinline)) static void lock_quietly(void)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_mutex_lock(&quiet_mu);
+	truth_add(&t_quiet, now_ns() - t0);
+	pthread_mutex_unlock(&quiet_mu);
+}
+
+__attribute__((noinline)) static void *quiet_worker(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "quiet");
+	for (i = 0; i < rounds; i++)
+		lock_quietly();
+	return NULL;
+}
+
+__attribute__((noinline)) static void map_touch_unmap(void)
+{
+	size_t len = 64 << 10;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+	munmap(p, len);
+}
+
+__attribute__((noinline)) static void *mmap_worker(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "mmapper");
+	for (i = 0; i < rounds; i++)
+		map_touch_unmap();
+	return NULL;
+}
+
+static void run(int n, void *(*fn)(void *), void *(*first)(void *))
+{
+	pthread_t tids[256];
+	int i;
+
+	for (i = 0; i < n && i < 256; i++)
+		pthread_create(&tids[i], NULL, (i == 0 && first) ? first : fn, NULL);
+	for (i = 0; i < n && i < 256; i++)
+		pthread_join(tids[i], NULL);
+}
+
+static void print_truth(const char *mode, const struct lock_truth *t)
+{
+	printf("{\"mode\":\"%s\",\"lock\":\"%s\",\"pid\":%d,\"addr\":%llu,\"calls\":%llu,"
+	       "\"wait_ns\":%llu,\"waits\":%llu}\n", mode, t->name, getpid(),
+	       (unsigned long long)(uintptr_t)t->addr, (unsigned long long)t->calls,
+	       (unsigned long long)t->wait_ns, (unsigned long long)t->waits);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	int opt;
+
+	optind = 2;
+	while ((opt = getopt(argc, argv, "t:n:u:")) != -1) {
+		switch (opt) {
+		case 't': threads = atoi(optarg); break;
+		case 'n': rounds = atoi(optarg); break;
+		case 'u': hold_us = atoi(optarg); break;
+		default: goto usage;
+		}
+	}
+	if (threads < 1 || rounds < 1 || hold_us < 1)
+		goto usage;
+	if (!strcmp(mode, "mutex")) {
+		run(threads, mutex_worker, NULL);
+		print_truth(mode, &t_contended);
+	} else if (!strcmp(mode, "rwlock")) {
+		run(threads < 2 ? 2 : threads, rwlock_reader, rwlock_writer);
+		print_truth(mode, &t_table_rd);
+	} else if (!strcmp(mode, "condvar")) {
+		run(2, consumer, producer);
+		print_truth(mode, &t_work_cv);
+		print_truth(mode, &t_work_mu);
+	} else if (!strcmp(mode, "quiet")) {
+		run(1, quiet_worker, NULL);
+		print_truth(mode, &t_quiet);
+	} else if (!strcmp(mode, "mmap")) {
+		run(threads, mmap_worker, NULL);
+	} else {
+		goto usage;
+	}
+	return 0;
+usage:
+	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap [-t THREADS] [-n ROUNDS] [-u HOLD_US]\n");
+	return 2;
+}
