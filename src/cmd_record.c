@@ -332,6 +332,7 @@ static int finish_recording(struct record_args *a, struct offcpu_collector *c,
 		}
 	}
 	rec_add_counter(rec, "processes_not_tracked", proc_tracker_dropped(tracker));
+	rec_add_counter(rec, "pids_reused", proc_tracker_pid_reuses(tracker));
 	proc_tracker_refresh(tracker, true);
 	err = proc_tracker_move_to(tracker, rec);
 	if (err)

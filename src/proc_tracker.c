@@ -21,6 +21,7 @@
 struct tracked_proc {
 	int pid;
 	bool gone;
+	uint64_t start_time;	/* in clock ticks since boot: tells a reused pid */
 	char comm[16];
 	char *exe;
 	uint64_t due_ns;	/* next read, 0 = none planned */
@@ -32,6 +33,7 @@ struct proc_tracker {
 	size_t nr;
 	size_t max_procs;
 	uint64_t dropped;	/* processes not tracked because of max_procs */
+	uint64_t pid_reuses;	/* pids that came to name another process */
 };
 
 struct proc_tracker *proc_tracker_new(size_t max_procs)
@@ -127,17 +129,51 @@ static void read_exe(struct tracked_proc *p)
 	p->exe = strdup(buf);
 }
 
-static void read_proc(struct tracked_proc *p, uint64_t now)
+/* Field 22 of /proc/PID/stat; the comm before it may hold spaces and ')'. */
+static uint64_t read_start_time(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	FILE *f;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f) || !(p = strrchr(buf, ')'))) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &v);
+	return v;
+}
+
+static void read_proc(struct proc_tracker *t, struct tracked_proc *p, uint64_t now)
 {
 	struct proc_maps *maps;
+	uint64_t start_time;
 
 	p->due_ns = 0;
+	start_time = read_start_time(p->pid);
 	maps = proc_maps_read(p->pid);
 	if (!maps) {
 		if (errno == ENOENT || errno == ESRCH)
 			p->gone = true;
 		return;
 	}
+	/* The pid now names another process: its maps replace the old ones
+	 * (stacks of the old process recorded before are at risk; counted). */
+	if (p->start_time && start_time && start_time != p->start_time) {
+		proc_maps_free(p->maps);
+		p->maps = NULL;
+		t->pid_reuses++;
+	}
+	p->start_time = start_time;
 	read_comm(p->pid, p->comm, sizeof(p->comm));
 	read_exe(p);
 	p->maps = merge_maps(p->maps, maps);
@@ -159,7 +195,7 @@ void proc_tracker_note(struct proc_tracker *t, int pid, bool reread_soon)
 			return;
 		}
 		p->pid = pid;
-		read_proc(p, now);
+		read_proc(t, p, now);
 	}
 	if (reread_soon && !p->gone)
 		p->due_ns = now + REREAD_DELAY_NS;
@@ -176,7 +212,7 @@ void proc_tracker_refresh(struct proc_tracker *t, bool all)
 		if (p->gone)
 			continue;
 		if (all || (p->due_ns && p->due_ns <= now))
-			read_proc(p, now);
+			read_proc(t, p, now);
 		else if (!p->due_ns)
 			p->due_ns = now + REFRESH_PERIOD_NS;
 	}
@@ -185,6 +221,11 @@ void proc_tracker_refresh(struct proc_tracker *t, bool all)
 uint64_t proc_tracker_dropped(const struct proc_tracker *t)
 {
 	return t->dropped;
+}
+
+uint64_t proc_tracker_pid_reuses(const struct proc_tracker *t)
+{
+	return t->pid_reuses;
 }
 
 int proc_tracker_move_to(struct proc_tracker *t, struct recording *rec)

@@ -21,6 +21,8 @@ void proc_tracker_note(struct proc_tracker *t, int pid, bool reread_soon);
 /* Reads processes that are due (or all of them). */
 void proc_tracker_refresh(struct proc_tracker *t, bool all);
 uint64_t proc_tracker_dropped(const struct proc_tracker *t);
+/* Pids that came to name another process while recording. */
+uint64_t proc_tracker_pid_reuses(const struct proc_tracker *t);
 /* Hands every captured process to the recording. */
 int proc_tracker_move_to(struct proc_tracker *t, struct recording *rec);
 
