@@ -22,6 +22,7 @@
 
 #define CLASSIFY_FRAMES 4	/* innermost frames looked at */
 #define RWLOCK_SIZE	56	/* sizeof(pthread_rwlock_t) on 64-bit glibc */
+#define COND_SIZE	48	/* sizeof(pthread_cond_t) */
 
 const char *lock_kind_name(enum lock_kind kind)
 {
@@ -42,9 +43,14 @@ const char *lock_kernel_type(__u32 flags)
 		return "rt-mutex";
 	if (flags & LCB_F_MUTEX)
 		return "mutex";
+	/* An entry merges the waits of every caller: a lock both read and
+	 * written is named by its type only. */
 	if (flags & LCB_F_SPIN)
-		return flags & LCB_F_READ ? "rwlock (read)" :
+		return (flags & LCB_F_READ) && (flags & LCB_F_WRITE) ? "rwlock" :
+		       flags & LCB_F_READ ? "rwlock (read)" :
 		       flags & LCB_F_WRITE ? "rwlock (write)" : "spinlock";
+	if ((flags & LCB_F_READ) && (flags & LCB_F_WRITE))
+		return "rwsem";
 	if (flags & LCB_F_READ)
 		return "rwsem (read)";
 	if (flags & LCB_F_WRITE)
@@ -441,8 +447,17 @@ static void entry_free(struct lock_entry *e)
 	free(e->holders);
 }
 
-/* glibc waits on three words of a pthread_rwlock_t: fold a named rwlock's
- * words into the rwlock itself. Entries are sorted by id on entry. */
+static bool is_word_of_named(const struct lock_entry *e)
+{
+	if (!e->symbol)
+		return false;
+	return (e->kind == LOCK_KIND_RWLOCK && e->symbol_offset < RWLOCK_SIZE) ||
+	       (e->kind == LOCK_KIND_CONDVAR && e->symbol_offset < COND_SIZE);
+}
+
+/* glibc waits on several words of a pthread_rwlock_t (and on either of a
+ * condition variable's two group signals): fold a named rwlock's or
+ * condition variable's words into the object itself. */
 static int merge_rwlock_words(struct lock_agg *agg)
 {
 	size_t i, out = 0;
@@ -451,7 +466,7 @@ static int merge_rwlock_words(struct lock_agg *agg)
 	for (i = 0; i < agg->nr; i++) {
 		struct lock_entry *e = &agg->entries[i];
 
-		if (e->kind == LOCK_KIND_RWLOCK && e->symbol && e->symbol_offset < RWLOCK_SIZE) {
+		if (is_word_of_named(e)) {
 			e->addr -= e->symbol_offset;
 			e->symbol_offset = 0;
 		}
@@ -459,7 +474,7 @@ static int merge_rwlock_words(struct lock_agg *agg)
 	qsort(agg->entries, agg->nr, sizeof(*agg->entries), cmp_entry_id);
 	for (i = 0; i < agg->nr && !err; i++) {
 		if (out && !cmp_entry_id(&agg->entries[out - 1], &agg->entries[i]) &&
-		    agg->entries[i].kind == LOCK_KIND_RWLOCK) {
+		    agg->entries[i].kind == agg->entries[out - 1].kind) {
 			err = merge_entry(&agg->entries[out - 1], &agg->entries[i]);
 			entry_free(&agg->entries[i]);
 			continue;

@@ -147,6 +147,7 @@ int report_locks_text(FILE *out, const struct recording *rec, const struct repor
 	struct named_stack *ns;
 	struct lock_agg agg;
 	size_t i, shown = 0, condvars = 0;
+	int pass;
 	__u64 cv_ns = 0;
 	int err;
 
@@ -177,19 +178,24 @@ int report_locks_text(FILE *out, const struct recording *rec, const struct repor
 			(unsigned long long)rec_get_counter(rec, "lock_dropped_hist_full"),
 			(unsigned long long)rec_get_counter(rec, "lock_dropped_stack_map_full"));
 	fputc('\n', out);
-	/* Condition variables are threads waiting for work, not contention:
-	 * listed after the locks. */
-	for (i = 0; i < agg.nr; i++) {
-		const struct lock_entry *e = &agg.entries[i];
+	/* Locks first; other futex uses (semaphores, pthread_join, ...)
+	 * after them; condition variables are threads waiting for work, not
+	 * contention: summed up last. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < agg.nr; i++) {
+			const struct lock_entry *e = &agg.entries[i];
 
-		if (e->kind == LOCK_KIND_CONDVAR) {
-			condvars++;
-			cv_ns += e->total_wait_ns;
-			continue;
+			if (e->kind == LOCK_KIND_CONDVAR) {
+				condvars += !pass;
+				cv_ns += pass ? 0 : e->total_wait_ns;
+				continue;
+			}
+			if ((e->kind == LOCK_KIND_FUTEX) != pass)
+				continue;
+			if (o->top > 0 && (int)shown >= o->top)
+				continue;
+			print_entry(out, rec, e, (int)++shown, &agg, ns);
 		}
-		if (o->top > 0 && (int)shown >= o->top)
-			continue;
-		print_entry(out, rec, e, (int)++shown, &agg, ns);
 	}
 	if (condvars) {
 		char total[32];

@@ -88,13 +88,15 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 	fprintf(out, ",\"acquisitions\":%llu,\"acquisitions_sampled\":%s,"
 		     "\"failed_acquisitions\":%llu,\"acquisition_total_ns\":%llu,"
 		     "\"acquisition_max_ns\":%llu,\"acquisition_p50_ns\":%.0f,"
-		     "\"acquisition_p99_ns\":%.0f,\"acquisition_",
+		     "\"acquisition_p99_ns\":%.0f,\"acquisition_histogram\":{",
 		(unsigned long long)e->acquisitions, agg->sampled ? "true" : "false",
 		(unsigned long long)e->failed_acquisitions, (unsigned long long)e->acq_total_ns,
 		(unsigned long long)e->acq_max_ns,
 		lock_hist_quantile(e->acq_count, e->acq_sum_ns, 0.5),
 		lock_hist_quantile(e->acq_count, e->acq_sum_ns, 0.99));
+	/* {"histogram":[...]}: the one histogram writer, under its own key. */
 	report_write_histogram_json(out, e->acq_count, e->acq_sum_ns);
+	fputc('}', out);
 	write_sites(out, "callsites", rec, e, e->callsites, e->nr_callsites, ns);
 	write_sites(out, "acquisition_callsites", rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    ns);
