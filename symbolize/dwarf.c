@@ -15,10 +15,33 @@
 #define MAX_SCOPE_DEPTH 64
 #define MAX_CONTAINER_DEPTH 8
 
-struct cu_entry {
-	struct cu_range range;
+/* An address range, sorted by low; max_high makes overlaps searchable. */
+struct addr_range {
+	uint64_t low;
+	uint64_t high;
 	uint64_t max_high;	/* the highest end of this and all earlier ranges */
+	size_t seq;		/* order of the DIEs, for ties */
+};
+
+/* One range of a CU. */
+struct cu_entry {
+	struct addr_range range;
+	size_t info;		/* index into dwarf_index.infos */
+};
+
+/* One range of a top-level function of a CU. */
+struct func_entry {
+	struct addr_range range;
 	Dwarf_Die die;
+};
+
+/* A CU and, built the first time an address falls in it, the ranges of
+ * its functions: a binary search then replaces walking every DIE. */
+struct cu_info {
+	Dwarf_Die die;
+	bool funcs_indexed;
+	size_t nr_funcs;
+	struct func_entry *funcs;
 };
 
 int dwarf_index_open(Elf *elf, struct dwarf_index *index)
@@ -30,51 +53,94 @@ int dwarf_index_open(Elf *elf, struct dwarf_index *index)
 
 void dwarf_index_close(struct dwarf_index *index)
 {
+	size_t i;
+
+	for (i = 0; i < index->nr_infos; i++)
+		free(index->infos[i].funcs);
+	free(index->infos);
 	free(index->cus);
 	if (index->dwarf)
 		dwarf_end(index->dwarf);
 	memset(index, 0, sizeof(*index));
 }
 
-static int compare_cu(const void *a, const void *b)
+/* Grows *array (of elements of size) to hold one more; false on ENOMEM. */
+static bool reserve(void **array, size_t nr, size_t *cap, size_t size)
 {
-	const struct cu_entry *x = a, *y = b;
+	size_t new_cap;
+	void *grown;
 
-	if (x->range.low != y->range.low)
-		return x->range.low < y->range.low ? -1 : 1;
-	return x->range.high < y->range.high ? -1 : x->range.high > y->range.high;
+	if (nr < *cap)
+		return true;
+	new_cap = *cap ? *cap * 2 : 64;
+	grown = realloc(*array, new_cap * size);
+	if (!grown)
+		return false;
+	*array = grown;
+	*cap = new_cap;
+	return true;
 }
 
-static int add_cu(struct cu_entry **cus, size_t *nr, size_t *cap, Dwarf_Die *cudie,
-		  uint64_t low, uint64_t high)
+/* Both entry types start with an addr_range: sort and search them alike. */
+static int compare_range(const void *a, const void *b)
 {
-	if (low >= high)
-		return 0;
-	if (*nr == *cap) {
-		size_t new_cap = *cap ? *cap * 2 : 256;
-		struct cu_entry *grown = realloc(*cus, new_cap * sizeof(**cus));
+	const struct addr_range *x = a, *y = b;
 
-		if (!grown)
-			return -ENOMEM;
-		*cus = grown;
-		*cap = new_cap;
+	if (x->low != y->low)
+		return x->low < y->low ? -1 : 1;
+	/* The search walks backwards and takes the first range that holds
+	 * the address: order ties so the first DIE is met first (gas emits
+	 * one subprogram per alias of an assembly function). */
+	return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+static void sort_ranges(void *entries, size_t nr, size_t size)
+{
+	uint64_t prev = 0;
+	size_t i;
+
+	if (!nr)
+		return;
+	qsort(entries, nr, size, compare_range);
+	for (i = 0; i < nr; i++) {
+		struct addr_range *r = (struct addr_range *)((char *)entries + i * size);
+
+		r->max_high = r->high > prev ? r->high : prev;
+		prev = r->max_high;
 	}
-	(*cus)[*nr].range.low = low;
-	(*cus)[*nr].range.high = high;
-	(*cus)[*nr].range.cu_offset = dwarf_dieoffset(cudie);
-	(*cus)[*nr].die = *cudie;
-	(*nr)++;
-	return 0;
+}
+
+/* The entry whose range holds addr (the one starting closest below it). */
+static void *find_range(void *entries, size_t nr, size_t size, uint64_t addr)
+{
+	size_t lo = 0, hi = nr;
+	ssize_t i;
+
+#define RANGE_AT(i) ((struct addr_range *)((char *)entries + (i) * size))
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (RANGE_AT(mid)->low <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges may enclose others (GCC's .text.unlikely and .text.startup
+	 * parts): walk back while an earlier range reaches addr. */
+	for (i = (ssize_t)lo - 1; i >= 0 && RANGE_AT(i)->max_high > addr; i--) {
+		if (addr < RANGE_AT(i)->high)
+			return RANGE_AT(i);
+	}
+	return NULL;
+#undef RANGE_AT
 }
 
 static int build_index(struct dwarf_index *index)
 {
-	struct cu_entry *cus = NULL;
-	size_t nr = 0, cap = 0;
+	size_t cap_cus = 0, cap_infos = 0;
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie;
 	uint8_t unit_type;
-	int err = 0;
 
 	index->indexed = true;
 	while (dwarf_get_units(index->dwarf, cu, &cu, NULL, &unit_type, &cudie, NULL) == 0) {
@@ -84,55 +150,37 @@ static int build_index(struct dwarf_index *index)
 		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial &&
 		    unit_type != DW_UT_skeleton)
 			continue;
+		if (!reserve((void **)&index->infos, index->nr_infos, &cap_infos,
+			     sizeof(*index->infos)))
+			return -ENOMEM;
+		memset(&index->infos[index->nr_infos], 0, sizeof(*index->infos));
+		index->infos[index->nr_infos].die = cudie;
 		while ((offset = dwarf_ranges(&cudie, offset, &base, &low, &high)) > 0) {
-			err = add_cu(&cus, &nr, &cap, &cudie, low, high);
-			if (err)
-				goto out;
+			if (low >= high)
+				continue;
+			if (!reserve((void **)&index->cus, index->nr_cus, &cap_cus,
+				     sizeof(*index->cus)))
+				return -ENOMEM;
+			index->cus[index->nr_cus].range.low = low;
+			index->cus[index->nr_cus].range.high = high;
+			index->cus[index->nr_cus].info = index->nr_infos;
+			index->cus[index->nr_cus].range.seq = index->nr_cus;
+			index->nr_cus++;
 		}
+		index->nr_infos++;
 	}
-	if (nr)
-		if (nr)
-		qsort(cus, nr, sizeof(*cus), compare_cu);
-	for (size_t i = 0; i < nr; i++) {
-		uint64_t prev = i ? cus[i - 1].max_high : 0;
-
-		cus[i].max_high = cus[i].range.high > prev ? cus[i].range.high : prev;
-	}
-out:
-	if (err) {
-		free(cus);
-		return err;
-	}
-	index->cus = (struct cu_range *)cus;
-	index->nr_cus = nr;
+	sort_ranges(index->cus, index->nr_cus, sizeof(*index->cus));
 	return 0;
 }
 
-static const struct cu_entry *find_cu(struct dwarf_index *index, uint64_t vaddr)
+static struct cu_info *find_cu(struct dwarf_index *index, uint64_t vaddr)
 {
-	const struct cu_entry *cus;
-	size_t lo = 0, hi;
-	ssize_t i;
+	struct cu_entry *entry;
 
 	if (!index->indexed && build_index(index))
 		return NULL;
-	cus = (const struct cu_entry *)index->cus;
-	hi = index->nr_cus;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cus[mid].range.low <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* A CU's ranges may enclose other CUs' (GCC's .text.unlikely and
-	 * .text.startup parts): walk back while an earlier range reaches vaddr. */
-	for (i = (ssize_t)lo - 1; i >= 0 && cus[i].max_high > vaddr; i--) {
-		if (vaddr < cus[i].range.high)
-			return &cus[i];
-	}
-	return NULL;
+	entry = find_range(index->cus, index->nr_cus, sizeof(*index->cus), vaddr);
+	return entry ? &index->infos[entry->info] : NULL;
 }
 
 static bool is_scope(int tag)
@@ -240,14 +288,82 @@ static void line_of(Dwarf_Die *cudie, uint64_t pc, struct dwarf_frame *frame,
 	frame->column = column > 0 ? column : 0;
 }
 
+static int add_function_ranges(struct cu_info *info, size_t *cap, Dwarf_Die *die)
+{
+	Dwarf_Addr base, low, high;
+	ptrdiff_t offset = 0;
+
+	while ((offset = dwarf_ranges(die, offset, &base, &low, &high)) > 0) {
+		if (low >= high)
+			continue;
+		if (!reserve((void **)&info->funcs, info->nr_funcs, cap, sizeof(*info->funcs)))
+			return -ENOMEM;
+		info->funcs[info->nr_funcs].range.low = low;
+		info->funcs[info->nr_funcs].range.high = high;
+		info->funcs[info->nr_funcs].die = *die;
+		info->funcs[info->nr_funcs].range.seq = info->nr_funcs;
+		info->nr_funcs++;
+	}
+	return 0;
+}
+
+/* The ranges of the functions directly under parent (or under its
+ * namespaces and classes). */
+static int collect_functions(struct cu_info *info, size_t *cap, Dwarf_Die *parent,
+			     int container_depth)
+{
+	Dwarf_Die child;
+	int err = 0;
+
+	if (dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point)
+			err = add_function_ranges(info, cap, &child);
+		else if (is_container(tag) && container_depth < MAX_CONTAINER_DEPTH)
+			err = collect_functions(info, cap, &child, container_depth + 1);
+	} while (!err && dwarf_siblingof(&child, &child) == 0);
+	return err;
+}
+
+/* The top-level function of the CU that holds pc. */
+static bool cu_function(struct cu_info *info, uint64_t pc, Dwarf_Die *out)
+{
+	struct func_entry *func;
+
+	if (!info->funcs_indexed) {
+		size_t cap = 0;
+
+		info->funcs_indexed = true;
+		if (collect_functions(info, &cap, &info->die, 0)) {
+			free(info->funcs);
+			info->funcs = NULL;
+			info->nr_funcs = 0;
+			return false;
+		}
+		sort_ranges(info->funcs, info->nr_funcs, sizeof(*info->funcs));
+	}
+	func = find_range(info->funcs, info->nr_funcs, sizeof(*info->funcs), pc);
+	if (!func)
+		return false;
+	*out = func->die;
+	return true;
+}
+
 /* The chain of function DIEs that contain pc, innermost first, ending at
  * the first real (not inlined) function. Returns the count. */
-static int function_chain(Dwarf_Die *cudie, uint64_t pc, Dwarf_Die *chain, int max)
+static int function_chain(struct cu_info *info, uint64_t pc, Dwarf_Die *chain, int max)
 {
 	Dwarf_Die scopes[MAX_SCOPE_DEPTH];
-	Dwarf_Die parent = *cudie;
+	Dwarf_Die parent;
 	int depth = 0, nr = 0, i;
 
+	if (!cu_function(info, pc, &scopes[0]))
+		return 0;
+	parent = scopes[0];
+	depth = 1;
 	while (depth < MAX_SCOPE_DEPTH && child_scope(&parent, pc, 0, &scopes[depth])) {
 		parent = scopes[depth];
 		depth++;
@@ -268,7 +384,7 @@ int dwarf_lookup(struct dwarf_index *index, uint64_t vaddr, bool inlines,
 		 struct dwarf_frame *frames, int max)
 {
 	Dwarf_Die chain[MAX_SCOPE_DEPTH], cudie;
-	const struct cu_entry *cu;
+	struct cu_info *cu;
 	Dwarf_Files *files = NULL;
 	Dwarf_Attribute attr;
 	const char *comp_dir;
@@ -285,7 +401,7 @@ int dwarf_lookup(struct dwarf_index *index, uint64_t vaddr, bool inlines,
 	memset(frames, 0, sizeof(*frames) * max);
 
 	line_of(&cudie, vaddr, &frames[0], &row_addr);
-	nr = function_chain(&cudie, vaddr, chain, MAX_SCOPE_DEPTH);
+	nr = function_chain(cu, vaddr, chain, MAX_SCOPE_DEPTH);
 	/* eu-addr2line -i looks the inline chain up at row_addr, which names
 	 * the previous function for the padding after it: we stay at pc. */
 	frames[0].comp_dir = comp_dir;

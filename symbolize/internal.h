@@ -39,13 +39,6 @@ struct load_segment {
 	uint64_t memsz;
 };
 
-/* The address range of one compilation unit, for the DWARF lookup. */
-struct cu_range {
-	uint64_t low;
-	uint64_t high;
-	Dwarf_Off cu_offset;	/* of the CU DIE */
-};
-
 /* An opened ELF file (or an in-memory image such as the vdso). */
 struct elf_file {
 	char *path;		/* as opened, for messages and the debuglink dir */
@@ -99,10 +92,15 @@ int debuginfo_build_id_path(const char *debug_dir, const uint8_t *build_id,
 			    size_t len, char *buf, size_t size);
 
 /* dwarf.c: the DWARF index of one ELF (lazily built CU ranges). */
+struct cu_entry;
+struct cu_info;
+
 struct dwarf_index {
 	Dwarf *dwarf;
 	size_t nr_cus;
-	struct cu_range *cus;
+	struct cu_entry *cus;		/* address ranges of CUs, sorted */
+	size_t nr_infos;
+	struct cu_info *infos;		/* one per CU: its function index */
 	bool indexed;
 };
 
