@@ -526,8 +526,9 @@ static void merge_at(struct shape *s, unsigned int j)
 
 /*
  * Merge peaks across the weakest failing valley until every valley left is
- * deep and significant.  The first test of every candidate is kept in
- * best_rejected_p so a unimodal verdict can say how close it came.
+ * deep and significant.  The smallest p-value among the valleys merged away
+ * (an octave or more wide) is kept so a unimodal verdict can say how close
+ * it came.
  */
 static void merge_weak_valleys(struct shape *s)
 {

@@ -292,6 +292,46 @@ static void test_fast_minor_and_trimodal(void)
 	free(h);
 }
 
+/*
+ * A 3% mode one decade away at n = 1e4 sits at the valley test's limit: most
+ * of its detections are borderline valleys the mixture confirms.
+ */
+static void test_mixture_confirmation(void)
+{
+	unsigned int t, bimodal = 0, confirmed = 0;
+	struct rng r;
+
+	rng_seed(&r, 2026);
+	for (t = 0; t < 20; t++) {
+		struct hist *h = calloc(1, sizeof(*h));
+		struct modality m;
+		char *json = NULL;
+		size_t len = 0;
+		FILE *out;
+		int i;
+
+		for (i = 0; i < 10000; i++)
+			add(h, rng_lognormal(&r, rng_uniform(&r) < 0.03 ? 200e3 : 20e3, 0.5));
+		modality_analyze(h->counts, h->sums, &m);
+		bimodal += m.verdict == MODALITY_BIMODAL;
+		if (m.verdict == MODALITY_BIMODAL && m.mixture_confirmed) {
+			confirmed++;
+			CHECK(m.p_value > MODALITY_ALPHA && m.p_value <= 0.2,
+			      "confirmed valley with p %.3g", m.p_value);
+			out = open_memstream(&json, &len);
+			modality_write_json(out, &m);
+			fclose(out);
+			CHECK(strstr(json, "\"method\":\"valley+mixture\""), "json: %s", json);
+			free(json);
+		}
+		free(h);
+	}
+	printf("  1 decade, 3%%, n=1e4: %u/20 bimodal, %u through the mixture\n",
+	       bimodal, confirmed);
+	CHECK(bimodal >= 19, "%u/20 bimodal", bimodal);
+	CHECK(confirmed >= 5, "only %u/20 through the mixture", confirmed);
+}
+
 static void test_json(void)
 {
 	struct hist *h = calloc(1, sizeof(*h));
@@ -339,6 +379,7 @@ int main(void)
 	test_timeout_spike();
 	test_timer_lattice();
 	test_fast_minor_and_trimodal();
+	test_mixture_confirmation();
 	test_json();
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;
