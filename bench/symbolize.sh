@@ -39,35 +39,36 @@ hot = rng.sample(unique, 2000)
 open(work + "/profile", "w").write("".join("0x%x\n" % rng.choice(hot) for _ in range(100000)))
 PY
 
-seconds() {	# seconds CMD... < input: wall time of one run
-	local start end
-	start=$(date +%s.%N)
-	"$@" >/dev/null 2>&1 || true	# eu-addr2line -i exits 1 for addresses without DWARF
-	end=$(date +%s.%N)
-	awk -v a="$start" -v b="$end" 'BEGIN {printf "%.6f\n", b - a}'
+measure() {	# measure CMD... < input: "wall cpu" seconds of one run
+	local TIMEFORMAT='%R %U %S' t
+	# eu-addr2line -i exits 1 for addresses without DWARF: not a failure here.
+	t=$({ time "$@" >/dev/null 2>&1; } 2>&1) || true
+	awk '{printf "%.4f %.4f\n", $1, $2 + $3}' <<<"$t"
 }
 
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() {	# median of column $1 of stdin
+	awk -v c="$1" '{print $c}' | sort -g |
+		awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
 
-printf '%-8s %9s %14s %14s %8s %s\n' batch addresses "waitprof (s)" "eu-addr2line (s)" ratio "same output"
+printf '%-8s %9s | %10s %10s %7s | %10s %10s %7s | %s\n' batch addresses \
+	"wall: ours" eu ratio "cpu: ours" eu ratio "output vs eu"
 for batch in unique profile; do
 	input=$work/$batch
 	: >"$work/w" && : >"$work/e"
-	for ((r = 0; r < runs; r++)); do	# interleaved, so drift hits both
-		seconds "$waitprof" symbolize -e "$elf" "${opts[@]}" <"$input" >>"$work/w"
-		seconds eu-addr2line -e "$elf" "${opts[@]}" <"$input" >>"$work/e"
+	for ((r = 0; r < runs; r++)); do	# interleaved, so load drift hits both
+		measure "$waitprof" symbolize -e "$elf" "${opts[@]}" <"$input" >>"$work/w"
+		measure eu-addr2line -e "$elf" "${opts[@]}" <"$input" >>"$work/e"
 	done
-	w=$(median <"$work/w")
-	e=$(median <"$work/e")
-	same=no
-	if cmp -s <("$waitprof" symbolize -e "$elf" "${opts[@]}" <"$input") \
-		  <(eu-addr2line -e "$elf" "${opts[@]}" <"$input" 2>/dev/null); then
-		same=yes
-	else
-		same="$(diff <("$waitprof" symbolize -e "$elf" "${opts[@]}" <"$input") \
-			      <(eu-addr2line -e "$elf" "${opts[@]}" <"$input" 2>/dev/null) | grep -c '^<' || true) lines differ"
-	fi
-	printf '%-8s %9d %14.3f %14.3f %7.2fx %s\n' "$batch" "$(wc -l <"$input")" "$w" "$e" \
-		"$(awk -v e="$e" -v w="$w" 'BEGIN {print e / w}')" "$same"
+	ww=$(median 1 <"$work/w") wc=$(median 2 <"$work/w")
+	ew=$(median 1 <"$work/e") ec=$(median 2 <"$work/e")
+	"$waitprof" symbolize -e "$elf" "${opts[@]}" <"$input" >"$work/ours.out"
+	eu-addr2line -e "$elf" "${opts[@]}" <"$input" >"$work/eu.out" 2>/dev/null || true
+	differ=$(diff "$work/ours.out" "$work/eu.out" | grep -c '^<' || true)
+	printf '%-8s %9d | %10.3f %10.3f %6.1fx | %10.3f %10.3f %6.1fx | %s of %s lines differ\n' \
+		"$batch" "$(wc -l <"$input")" "$ww" "$ew" "$(awk -v a="$ew" -v b="$ww" 'BEGIN {print a / b}')" \
+		"$wc" "$ec" "$(awk -v a="$ec" -v b="$wc" 'BEGIN {print a / b}')" \
+		"$differ" "$(wc -l <"$work/eu.out")"
 done
-echo "ratio = eu-addr2line time / waitprof time (higher: waitprof faster); median of $runs runs; options ${opts[*]}"
+echo "seconds, median of $runs interleaved runs; ratio = eu-addr2line / waitprof (higher: waitprof faster);"
+echo "cpu = user + system time; options ${opts[*]}; $(nproc) CPUs, load average $(cut -d' ' -f1 /proc/loadavg)"
