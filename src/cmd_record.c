@@ -447,7 +447,7 @@ int cmd_record(int argc, char **argv)
 	info_msg("recording off-CPU time (%s)%s", offcpu_attach_mode(collector),
 		 child ? "" : "... Ctrl-C to stop");
 	while (!should_stop(&a, child, start, &child_status)) {
-		if (offcpu_poll(collector, 100) < 0 && !stop_signal)
+		if (offcpu_poll(collector, lock_poll_ms(locks, 100)) < 0 && !stop_signal)
 			break;
 		proc_tracker_refresh(tracker, false);
 		lock_tick(locks);

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@ static const char *const uprobe_fns[LOCK_FN_NR] = {
 };
 
 #define MAX_UPROBE_LINKS (2 * LOCK_FN_NR * LOCK_UPROBE_MAX_PIDS)
+#define MAX_REAPERS	(4 * MAX_UPROBE_LINKS)
 
 struct uprobe_target {
 	int pid;		/* -1: every process */
@@ -32,6 +37,8 @@ struct lock_collector {
 	struct lock_bpf *skel;
 	struct bpf_link *links[MAX_UPROBE_LINKS];
 	int nr_links;
+	pthread_t reapers[MAX_REAPERS];	/* closing links of past windows */
+	int nr_reapers;
 	struct uprobe_target targets[LOCK_UPROBE_MAX_PIDS];
 	int nr_targets;
 	bool uprobes_attached;
@@ -80,6 +87,68 @@ static int find_libc(const char *pid, char *path, size_t len)
 	return err;
 }
 
+static bool vaddr_to_offset(Elf *elf, GElf_Addr vaddr, size_t *off)
+{
+	size_t i, nr;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &nr))
+		return false;
+	for (i = 0; i < nr; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The file offset of a function, from .dynsym. libbpf 1.1 refuses names
+ * that several symbol versions share (pthread_mutex_trylock@GLIBC_2.2.5 and
+ * @@GLIBC_2.34 are one function at one address), so look them up here.
+ */
+static int elf_func_offset(const char *path, const char *name, size_t *off)
+{
+	Elf_Scn *scn = NULL;
+	int fd, err = -ENOENT;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while (elf && err && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    !sym.st_value)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && !strcmp(n, name) && vaddr_to_offset(elf, sym.st_value, off)) {
+				err = 0;
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
 static int plan_uprobes(struct lock_collector *c, const struct lock_opts *o)
 {
 	char pid[16];
@@ -109,22 +178,48 @@ static int plan_uprobes(struct lock_collector *c, const struct lock_opts *o)
 	return 0;
 }
 
+static void *reap_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/* Joins the reapers that are done (all of them when wait). */
+static void join_reapers(struct lock_collector *c, bool wait)
+{
+	int i, out = 0;
+
+	for (i = 0; i < c->nr_reapers; i++) {
+		if (wait)
+			pthread_join(c->reapers[i], NULL);
+		else if (pthread_tryjoin_np(c->reapers[i], NULL))
+			c->reapers[out++] = c->reapers[i];
+	}
+	c->nr_reapers = out;
+}
+
 static int attach_uprobes(struct lock_collector *c)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_link *link;
-	int t, fn, ret;
+	int t, fn, ret, err;
+	size_t off = 0;
 
+	join_reapers(c, false);
 	for (t = 0; t < c->nr_targets; t++) {
 		for (fn = 1; fn < LOCK_FN_NR; fn++) {
+			err = elf_func_offset(c->targets[t].libc, uprobe_fns[fn], &off);
+			if (err) {
+				err_msg("--uprobes: no %s in %s", uprobe_fns[fn], c->targets[t].libc);
+				return err;
+			}
 			for (ret = 0; ret < 2; ret++) {
-				uo.func_name = uprobe_fns[fn];
 				uo.retprobe = ret;
 				uo.bpf_cookie = fn;
 				link = bpf_program__attach_uprobe_opts(
 					ret ? c->skel->progs.lock_uprobe_return :
 					      c->skel->progs.lock_uprobe_enter,
-					c->targets[t].pid, c->targets[t].libc, 0, &uo);
+					c->targets[t].pid, c->targets[t].libc, off, &uo);
 				if (!link) {
 					err_msg("cannot attach a uprobe to %s in %s: %s",
 						uprobe_fns[fn], c->targets[t].libc,
@@ -140,15 +235,29 @@ static int attach_uprobes(struct lock_collector *c)
 	return 0;
 }
 
-static void detach_uprobes(struct lock_collector *c)
+/*
+ * Closing a uprobe link removes its breakpoints at once, then waits for RCU
+ * grace periods (~100 ms each here): closed one after another, 10 links
+ * keep probing for a second. Closed in parallel threads, a sampling window
+ * ends on time; the threads are joined before the next window opens.
+ */
+static void detach_uprobes(struct lock_collector *c, bool async)
 {
 	int i;
 
-	for (i = 0; i < c->nr_links; i++)
-		bpf_link__destroy(c->links[i]);
-	c->nr_links = 0;
 	if (c->uprobes_attached)
 		c->attached_ns += now_ns() - c->attached_since;
+	join_reapers(c, false);
+	if (c->nr_reapers + c->nr_links > MAX_REAPERS)
+		join_reapers(c, true);
+	for (i = 0; i < c->nr_links; i++) {
+		if (!async || pthread_create(&c->reapers[c->nr_reapers], NULL, reap_link,
+					     c->links[i]))
+			bpf_link__destroy(c->links[i]);
+		else
+			c->nr_reapers++;
+	}
+	c->nr_links = 0;
 	c->uprobes_attached = false;
 }
 
@@ -272,11 +381,23 @@ void lock_tick(struct lock_collector *c)
 	in_period = ((now_ns() - c->start_ns) / 1000000) % c->period_ms;
 	want = in_period < c->on_ms;
 	if (want && !c->uprobes_attached) {
-		if (attach_uprobes(c))
-			detach_uprobes(c);
+		if (attach_uprobes(c)) {
+			detach_uprobes(c, true);
+			c->period_ms = c->period_ms;	/* keeps sampling; errors were printed */
+		}
 	} else if (!want && c->uprobes_attached) {
-		detach_uprobes(c);
+		detach_uprobes(c, true);
 	}
+}
+
+int lock_poll_ms(const struct lock_collector *c, int dflt)
+{
+	int ms;
+
+	if (!c || !c->period_ms)
+		return dflt;
+	ms = (int)c->on_ms / 4;
+	return ms < 5 ? 5 : ms > dflt ? dflt : ms;
 }
 
 double lock_uprobe_duty(const struct lock_collector *c)
@@ -290,7 +411,8 @@ double lock_uprobe_duty(const struct lock_collector *c)
 
 void lock_detach(struct lock_collector *c)
 {
-	detach_uprobes(c);
+	detach_uprobes(c, true);
+	join_reapers(c, true);
 	c->stopped_ns = now_ns();
 	lock_bpf__detach(c->skel);
 }
@@ -403,7 +525,8 @@ void lock_destroy(struct lock_collector *c)
 {
 	if (!c)
 		return;
-	detach_uprobes(c);
+	detach_uprobes(c, false);
+	join_reapers(c, true);
 	lock_bpf__destroy(c->skel);
 	free(c);
 }

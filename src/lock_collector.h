@@ -36,6 +36,9 @@ int lock_start(struct lock_collector **out, const struct lock_opts *opts, int st
 const char *lock_sources(const struct lock_collector *c);
 /* Opens and closes the uprobe sampling window; call every ~100 ms. */
 void lock_tick(struct lock_collector *c);
+/* How long the record loop may sleep between lock_tick() calls: dflt, or
+ * shorter while sampling windows must open and close on time. */
+int lock_poll_ms(const struct lock_collector *c, int dflt);
 /* Share of the recording the uprobes were attached (1.0 when not sampled). */
 double lock_uprobe_duty(const struct lock_collector *c);
 void lock_detach(struct lock_collector *c);

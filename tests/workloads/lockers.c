@@ -14,10 +14,11 @@
  *   condvar  a consumer waits on work_cv (with work_mu) in wait_for_work();
  *            a producer signals it every HOLD_US without holding work_mu
  *            long: waiting for work, not contention
- *   quiet    one thread locks quiet_mu ROUNDS times: never contended
+ *   quiet    one thread locks quiet_mu ROUNDS times: never contended (with
+ *            -p PAUSE_US, sleeping that long between calls)
  *   mmap     THREADS threads mmap+touch+munmap: the kernel's mmap_lock
  *
- * usage: lockers MODE [-t THREADS] [-n ROUNDS] [-u HOLD_US]
+ * usage: lockers MODE [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,7 +38,7 @@ struct lock_truth {
 	uint64_t waits;
 };
 
-static int threads = 4, rounds = 50, hold_us = 2000;
+static int threads = 4, rounds = 50, hold_us = 2000, pause_us;
 static pthread_mutex_t truth_mu = PTHREAD_MUTEX_INITIALIZER;
 
 pthread_mutex_t contended_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -224,8 +225,11 @@ __attribute__((noinline)) static void *quiet_worker(void *arg)
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "quiet");
-	for (i = 0; i < rounds; i++)
+	for (i = 0; i < rounds; i++) {
 		lock_quietly();
+		if (pause_us)
+			us_sleep(pause_us);
+	}
 	return NULL;
 }
 
@@ -277,11 +281,12 @@ int main(int argc, char **argv)
 	int opt;
 
 	optind = 2;
-	while ((opt = getopt(argc, argv, "t:n:u:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:u:p:")) != -1) {
 		switch (opt) {
 		case 't': threads = atoi(optarg); break;
 		case 'n': rounds = atoi(optarg); break;
 		case 'u': hold_us = atoi(optarg); break;
+		case 'p': pause_us = atoi(optarg); break;
 		default: goto usage;
 		}
 	}
