@@ -2,8 +2,8 @@
 /*
  * CFI tables against readelf, the lookup against a linear scan, the PLT,
  * bounds and CFA-order rules on synthetic stacks, .debug_frame, the cache,
- * and the build figures. Usage: test_cfi tables|synthetic|figures
- * [debug_frame_binary] | live TARGET.
+ * and the build figures. Usage: test_cfi tables [debug_frame_binary] |
+ * synthetic | figures | live TARGET | bpf TARGET.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -309,8 +309,11 @@ int main(int argc, char **argv)
 		test_figures();
 	} else if (!strcmp(mode, "live") && argc > 2) {
 		test_unwind_live(argv[2]);
+	} else if (!strcmp(mode, "bpf") && argc > 2) {
+		test_bpf_walk(argv[2]);
 	} else {
-		fprintf(stderr, "usage: %s tables [debug_frame_binary]|synthetic|figures|live TARGET\n",
+		fprintf(stderr, "usage: %s tables [debug_frame_binary]|synthetic|figures|live TARGET|"
+			"bpf TARGET\n",
 			argv[0]);
 		return 2;
 	}

@@ -22,15 +22,8 @@
 #include "test_syms.h"
 
 #define MAX_FRAMES	64
-#define NR_THREADS	3
 
-struct mem_reader {
-	int fd;
-	uint64_t lo, hi;
-	uint32_t violations;
-};
-
-static int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
+int mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	struct mem_reader *m = ctx;
 
@@ -85,7 +78,7 @@ static void check_chain(const char *what, const struct frame_name *frames, uint3
 	}
 }
 
-static pid_t spawn(const char *target, int *report_fd)
+pid_t spawn_target(const char *target, int *report_fd)
 {
 	int p[2];
 	pid_t pid;
@@ -105,7 +98,7 @@ static pid_t spawn(const char *target, int *report_fd)
 }
 
 /* "M tid" / "T tid" / "S tid" lines, one per thread, within 10 s. */
-static int read_reports(int fd, pid_t tids[NR_THREADS])
+int read_reports(int fd, pid_t tids[NR_THREADS])
 {
 	char buf[256];
 	size_t len = 0;
@@ -141,7 +134,7 @@ static int read_reports(int fd, pid_t tids[NR_THREADS])
 }
 
 /* Waits until the thread sits in read(2) (syscall 0). */
-static bool wait_in_read(pid_t pid, pid_t tid)
+bool wait_in_read(pid_t pid, pid_t tid)
 {
 	char path[64], buf[64];
 	int i, fd;
@@ -160,7 +153,7 @@ static bool wait_in_read(pid_t pid, pid_t tid)
 	return false;
 }
 
-static int stop_thread(pid_t tid, struct user_regs_struct *regs)
+int stop_thread(pid_t tid, struct user_regs_struct *regs)
 {
 	int status;
 
@@ -243,7 +236,7 @@ int test_unwind_live(const char *target)
 	char mem[64];
 
 	memset(sc, 0, sizeof(sc));
-	pid = spawn(target, &report_fd);
+	pid = spawn_target(target, &report_fd);
 	CHECK(pid > 0, "fork");
 	if (pid <= 0 || !cache || !proc)
 		return -1;
