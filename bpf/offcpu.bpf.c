@@ -83,7 +83,8 @@ struct stack_cache_entry {
 	__u64 sp;
 	__u64 bp;
 	__s64 syscall_nr;
-	__u64 state;		/* preempted and sleeping take other kernel paths */
+	__u32 state;		/* preempted and sleeping take other kernel paths */
+	__u32 epoch;		/* unwind tables in force when walked */
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
 };
@@ -244,9 +245,9 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 {
 	struct stack_cache_entry *e = NULL;
 	struct user_regs regs = {};
+	__u32 i, epoch = unwind_epoch_now();
 	__u64 user_id, kern_id;
 	bool user;
-	__u32 i;
 
 	user = !(prev->flags & PF_KTHREAD);
 	if (user)
@@ -256,7 +257,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 			if (ts->cache[i].ip == regs.ip && ts->cache[i].sp == regs.sp &&
 			    ts->cache[i].bp == regs.bp &&
 			    ts->cache[i].syscall_nr == regs.syscall_nr &&
-			    ts->cache[i].state == state) {
+			    ts->cache[i].state == state && ts->cache[i].epoch == epoch) {
 				e = &ts->cache[i];
 				break;
 			}
@@ -297,6 +298,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 	e->bp = regs.bp;
 	e->syscall_nr = regs.syscall_nr;
 	e->state = state;
+	e->epoch = epoch;
 	e->user_stack_id = user_id;
 	e->kern_stack_id = kern_id;
 }
@@ -444,6 +446,8 @@ static __always_inline int handle_exec(struct task_struct *p)
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	struct proc_notify *ev;
 
+	/* The old image's unwind tables must not be used on the new one. */
+	bpf_map_delete_elem(&cfi_procs, &tgid);
 	if (!bpf_map_lookup_elem(&seen_tgids, &tgid) &&
 	    !(filter_tgid && bpf_map_lookup_elem(&traced_tgids, &tgid)))
 		return 0;
@@ -515,5 +519,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 
 	/* Only the hash-map state needs freeing; task storage dies with the task. */
 	bpf_map_delete_elem(&thread_states_by_tid, &tid);
+	if (tid == BPF_CORE_READ(p, tgid))
+		bpf_map_delete_elem(&cfi_procs, &tid);
 	return 0;
 }

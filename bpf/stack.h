@@ -9,12 +9,26 @@
 #ifndef WAITPROF_STACK_H
 #define WAITPROF_STACK_H
 
+#include "cfi.h"
+
 #define MAX_STACK_DEPTH	127
 
 enum stack_flags {
 	STACK_KERNEL	= 1 << 0,	/* kernel frames */
 	STACK_TRUNCATED	= 1 << 1,	/* deeper than MAX_STACK_DEPTH */
 	STACK_FP	= 1 << 2,	/* user frames walked with frame pointers */
+	STACK_CFI	= 1 << 3,	/* user frames walked with call frame information */
+};
+
+/* The unwinder's counters (map unwind_counters): the first CFI_STOP_NR are
+ * CFI walks by the reason they stopped (enum cfi_stop). */
+enum unwind_counter {
+	UNW_CFI_WALKS = CFI_STOP_NR,	/* user stacks walked with CFI */
+	UNW_FP_WALKS,			/* ... with frame pointers only */
+	UNW_FP_FALLBACKS,		/* CFI had no table for frame 0: frame pointers */
+	UNW_FIND_VMA,			/* stack bounds looked up (bpf_find_vma) */
+	UNW_NO_BOUNDS,			/* no VMA for the stack pointer: 8 MiB assumed */
+	UNW_NR,
 };
 
 /* Value of the stacks map; ips[0] is the innermost frame. */

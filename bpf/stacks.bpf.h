@@ -28,6 +28,49 @@ struct {
 	__type(value, struct stack_trace);
 } stacks SEC(".maps");
 
+/* Stack unwinding by user space's choice, set through rodata. */
+const volatile bool unwind_cfi = false;		/* CFI tables are loaded */
+const volatile bool find_stack_vma = false;	/* bpf_find_vma + task storage work */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, UNW_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_counters SEC(".maps");
+
+/* Bumped by user space whenever unwind tables change, so stacks cached
+ * before (walked without the new tables) are walked again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} unwind_epoch SEC(".maps");
+
+static __always_inline __u32 unwind_epoch_now(void)
+{
+	__u32 zero = 0, *epoch;
+
+	if (!unwind_cfi)
+		return 0;
+	epoch = bpf_map_lookup_elem(&unwind_epoch, &zero);
+	return epoch ? *epoch : 0;
+}
+
+/* Per thread: the VMA that held its stack pointer last time. */
+struct stack_bounds {
+	__u64 lo;
+	__u64 hi;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct stack_bounds);
+} stack_bounds_map SEC(".maps");
+
 /* Scratch space: a stack_trace does not fit the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -41,6 +84,54 @@ static __always_inline struct stack_trace *stack_scratch_get(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&stack_scratch, &zero);
+}
+
+#include "unwind_cfi.bpf.h"
+
+static __always_inline void unwind_count(__u32 id)
+{
+	__u64 *cnt = bpf_map_lookup_elem(&unwind_counters, &id);
+
+	if (cnt)
+		*cnt += 1;
+}
+
+static long stack_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct stack_bounds *b = data;
+
+	b->lo = vma->vm_start;
+	b->hi = vma->vm_end;
+	return 0;
+}
+
+/*
+ * The end of the current thread's stack: the VMA holding sp, looked up with
+ * bpf_find_vma (~15 us here) only when sp leaves the range cached for the
+ * thread. Without it, USER_STACK_SPAN above sp bounds the walk.
+ */
+static __always_inline __u64 user_stack_end(__u64 sp)
+{
+	struct stack_bounds *b, found = {};
+	struct task_struct *task;
+
+	if (!find_stack_vma)
+		return sp + USER_STACK_SPAN;
+	task = bpf_get_current_task_btf();
+	b = bpf_task_storage_get(&stack_bounds_map, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!b)
+		return sp + USER_STACK_SPAN;
+	if (sp >= b->lo && sp < b->hi)
+		return b->hi;
+	unwind_count(UNW_FIND_VMA);
+	/* bpf_find_vma's callback data must live on the BPF stack. */
+	if (bpf_find_vma(task, sp, stack_vma_cb, &found, 0) || sp < found.lo || sp >= found.hi) {
+		b->lo = b->hi = 0;
+		unwind_count(UNW_NO_BOUNDS);
+		return sp + USER_STACK_SPAN;
+	}
+	*b = found;
+	return b->hi;
 }
 
 /* 64-bit FNV-1a over the frames, finished with a mixer; 0 is reserved for
@@ -115,10 +206,10 @@ struct user_regs {
  * pointer, so a garbage frame pointer (code built without them) ends the
  * walk instead of faulting.
  */
-static __always_inline void walk_user_fp(const struct user_regs *regs,
+static __always_inline void walk_user_fp(const struct user_regs *regs, __u64 stack_end,
 					 struct stack_trace *st)
 {
-	__u64 fp = regs->bp, lo = regs->sp, hi = regs->sp + USER_STACK_SPAN;
+	__u64 fp = regs->bp, lo = regs->sp, hi = stack_end;
 	struct { __u64 next_fp; __u64 ret; } frame;
 	__u32 i;
 
@@ -141,7 +232,50 @@ static __always_inline void walk_user_fp(const struct user_regs *regs,
 		st->flags |= STACK_TRUNCATED;
 }
 
-/* The user stack from saved registers; the unwinder is chosen here only. */
+/*
+ * CFI walk of the current thread's stack into the scratch trace. Returns
+ * false when there is no table for frame 0 (no tables for this process, JIT
+ * code, a binary without CFI): then frame pointers are the best we have.
+ */
+static __always_inline bool walk_user_cfi(const struct user_regs *regs, __u64 stack_end,
+					  struct stack_trace *st)
+{
+	struct cfi_walk w = {
+		.pc = regs->ip, .sp = regs->sp, .bp = regs->bp, .stack_end = stack_end,
+		.tgid = bpf_get_current_pid_tgid() >> 32, .nr = 1, .stop = CFI_CONTINUE,
+		.bp_known = 1, .exact = 1,
+	};
+
+	if (!bpf_map_lookup_elem(&cfi_procs, &w.tgid))
+		return false;
+	st->ips[0] = regs->ip;
+	st->nr = 1;
+	bpf_loop(MAX_STACK_DEPTH, cfi_frame_cb, &w, 0);
+	if (w.nr == 1 && (w.stop == CFI_STOP_NO_TABLE || w.stop == CFI_STOP_NO_CFI ||
+			  w.stop == CFI_STOP_NO_MAPPING))
+		return false;
+	st->nr = w.nr > MAX_STACK_DEPTH ? MAX_STACK_DEPTH : w.nr;
+	st->flags = STACK_CFI | (w.stop == CFI_STOP_DEPTH ? STACK_TRUNCATED : 0);
+	unwind_count(UNW_CFI_WALKS);
+	unwind_count(w.stop < CFI_STOP_NR ? w.stop : CFI_STOP_DEPTH);
+	return true;
+}
+
+/* Walks the current thread's user stack into st; the unwinder is chosen
+ * here only. */
+static __always_inline void walk_user_stack(const struct user_regs *regs, struct stack_trace *st)
+{
+	__u64 stack_end = user_stack_end(regs->sp);
+
+	if (unwind_cfi && walk_user_cfi(regs, stack_end, st))
+		return;
+	if (unwind_cfi)
+		unwind_count(UNW_FP_FALLBACKS);
+	unwind_count(UNW_FP_WALKS);
+	walk_user_fp(regs, stack_end, st);
+}
+
+/* The current thread's user stack from its saved registers, stored. */
 static __always_inline __u64 capture_user_stack(const struct user_regs *regs,
 						long *err, __u32 *flags)
 {
@@ -149,9 +283,9 @@ static __always_inline __u64 capture_user_stack(const struct user_regs *regs,
 
 	if (!st)
 		return 0;
-	if (!regs->ip || regs->ip > USER_ADDR_MAX)
+	if (!regs->ip || regs->ip > USER_ADDR_MAX || !regs->sp || regs->sp > USER_ADDR_MAX)
 		return 0;
-	walk_user_fp(regs, st);
+	walk_user_stack(regs, st);
 	*flags = st->flags;
 	return stack_store(st, err);
 }

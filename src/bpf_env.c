@@ -76,6 +76,11 @@ bool bpf_env_has_task_storage(void)
 	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 }
 
+bool bpf_env_has_helper(int func_id)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, func_id, NULL) == 1;
+}
+
 void bpf_env_explain_load_error(const char *what, int err)
 {
 	if (err == -EPERM || err == -EACCES)

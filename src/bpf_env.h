@@ -12,6 +12,8 @@ void bpf_env_init(int verbose);
 int bpf_env_check(void);
 bool bpf_env_has_tp_btf(const char *tracepoint);
 bool bpf_env_has_task_storage(void);
+/* A BPF helper (enum bpf_func_id) usable from tracing programs. */
+bool bpf_env_has_helper(int func_id);
 /* One line for a failed skeleton load. */
 void bpf_env_explain_load_error(const char *what, int err);
 

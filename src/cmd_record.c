@@ -21,6 +21,7 @@
 #include "output_file.h"
 #include "proc_tracker.h"
 #include "rec_symbols.h"
+#include "unwind_loader.h"
 #include "util.h"
 
 #define MAX_PROCS_TRACKED 4096
@@ -48,7 +49,8 @@ static void on_stop_signal(int sig)
 
 enum {
 	OPT_STATE = 1000, OPT_HIST_SIZE, OPT_STACK_SIZE, OPT_NO_CACHE, OPT_VERIFY,
-	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_NO_LOCKS, OPT_NO_KLOCKS, OPT_UPROBES, OPT_UPROBE_SAMPLE,
+	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_UNWIND, OPT_UNWIND_ROWS, OPT_NO_LOCKS, OPT_NO_KLOCKS,
+	OPT_UPROBES, OPT_UPROBE_SAMPLE,
 };
 
 static const struct argp_option record_options[] = {
@@ -67,6 +69,8 @@ static const struct argp_option record_options[] = {
 	{ "verify-every", OPT_VERIFY, "N", 0, "Re-walk every Nth stack cache hit and count disagreements (default 64, 0 = never)" },
 	{ "force-raw-tp", OPT_RAW_TP, NULL, 0, "Use raw tracepoints even where tp_btf works (tests the fallback)" },
 	{ "no-follow-forks", OPT_NO_FOLLOW, NULL, 0, "With -p or a command, do not trace child processes" },
+	{ "unwind", OPT_UNWIND, "cfi|fp", 0, "User stacks from call frame information (default; works without frame pointers) or frame pointers only" },
+	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0, "CFI rows kept in the kernel (default 1048576, 8 bytes each)" },
 	{ "no-locks", OPT_NO_LOCKS, NULL, 0, "Do not record lock contention (futex waits, kernel locks)" },
 	{ "no-kernel-locks", OPT_NO_KLOCKS, NULL, 0, "Record futex waits but not kernel lock contention" },
 	{ "uprobes", OPT_UPROBES, NULL, 0, "Also time every pthread mutex/rwlock acquisition with uprobes (costs a trap, ~20 us, per call: see docs/LOCKS.md)" },
@@ -168,6 +172,15 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_RAW_TP: o->force_raw_tp = true; break;
 	case OPT_NO_FOLLOW: a->no_follow_forks = true; break;
+	case OPT_UNWIND:
+		if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
+			argp_failure(state, 2, 0, "invalid --unwind '%s' (cfi, fp)", arg);
+		o->unwind_fp = !strcmp(arg, "fp");
+		break;
+	case OPT_UNWIND_ROWS:
+		if (!parse_count(arg, &o->unwind_rows, 1024))
+			argp_failure(state, 2, 0, "invalid --unwind-rows '%s' (1024 to 16777216)", arg);
+		break;
 	case OPT_NO_LOCKS: a->no_locks = true; break;
 	case OPT_NO_KLOCKS: a->locks.no_kernel_locks = true; break;
 	case OPT_UPROBES: a->locks.uprobes = true; break;
@@ -298,7 +311,8 @@ static void record_meta(struct recording *rec, const struct record_args *a,
 	rec_set_meta(rec, "max_block_ns", buf);
 	snprintf(buf, sizeof(buf), "%u", a->offcpu.state_mask ? a->offcpu.state_mask : OFFCPU_STATE_ALL);
 	rec_set_meta(rec, "state_mask", buf);
-	rec_set_meta(rec, "unwinder", "frame-pointer (bounds-checked)");
+	rec_set_meta(rec, "unwinder", offcpu_unwinds_cfi(c) ? "cfi (frame pointers where no table)" :
+						       "frame-pointer (bounds-checked)");
 }
 
 static bool should_stop(const struct record_args *a, struct launcher *child, uint64_t start,
@@ -309,6 +323,36 @@ static bool should_stop(const struct record_args *a, struct launcher *child, uin
 	if (a->duration_s > 0 && now_ns() - start >= (uint64_t)(a->duration_s * 1e9))
 		return true;
 	return child && launcher_exited(child, child_status);
+}
+
+static void on_proc_read(void *ctx, int pid)
+{
+	struct unwind_loader *unwinder = ctx;
+	int err = unwind_loader_load(unwinder, pid);
+
+	if (err && util_verbose)
+		info_msg("no unwind tables for pid %d: %s", pid, strerror(-err));
+}
+
+/* CFI tables for the processes we know of now; others as they appear. */
+static int start_unwinder(struct offcpu_collector *c, struct proc_tracker *tracker,
+			  const struct record_args *a, struct unwind_loader **out)
+{
+	int i;
+
+	*out = NULL;
+	if (!offcpu_unwinds_cfi(c))
+		return 0;
+	*out = unwind_loader_new(offcpu_map(c, "cfi_rows"), offcpu_map(c, "cfi_procs"),
+				 offcpu_map(c, "unwind_epoch"));
+	if (!*out) {
+		err_msg("out of memory for unwind tables");
+		return -ENOMEM;
+	}
+	proc_tracker_set_hook(tracker, on_proc_read, *out);
+	for (i = 0; i < a->offcpu.nr_pids && !a->command; i++)
+		proc_tracker_note(tracker, a->pids[i], false);
+	return 0;
 }
 
 static int finish_recording(struct record_args *a, struct offcpu_collector *c,
@@ -382,6 +426,7 @@ int cmd_record(int argc, char **argv)
 	struct record_args a = { .output = "waitprof.data", .offcpu.verify_every = 64 };
 	struct offcpu_collector *collector = NULL;
 	struct lock_collector *locks = NULL;
+	struct unwind_loader *unwinder = NULL;
 	struct proc_tracker *tracker = NULL;
 	struct launcher *child = NULL;
 	struct recording *rec = NULL;
@@ -422,6 +467,9 @@ int cmd_record(int argc, char **argv)
 	err = offcpu_start(&collector, &a.offcpu, on_proc_notify, tracker);
 	if (err)
 		goto cleanup;
+	err = start_unwinder(collector, tracker, &a, &unwinder);
+	if (err)
+		goto cleanup;
 	if (!a.no_locks) {
 		a.locks.filter_pids = a.offcpu.filter_pids;
 		a.locks.pids = a.pids;
@@ -439,7 +487,8 @@ int cmd_record(int argc, char **argv)
 	install_signals();
 	start = now_ns();
 	if (child) {
-		proc_tracker_note(tracker, launcher_pid(child), true);
+		/* Its maps are read when BPF reports its exec, not before: until
+		 * then it is a copy of waitprof. */
 		err = launcher_go(child);
 		if (err)
 			goto cleanup;
@@ -447,7 +496,8 @@ int cmd_record(int argc, char **argv)
 	info_msg("recording off-CPU time (%s)%s", offcpu_attach_mode(collector),
 		 child ? "" : "... Ctrl-C to stop");
 	while (!should_stop(&a, child, start, &child_status)) {
-		if (offcpu_poll(collector, lock_poll_ms(locks, 100)) < 0 && !stop_signal)
+		if (offcpu_poll(collector, lock_poll_ms(locks, proc_tracker_next_due_ms(tracker, 100))) < 0 &&
+		    !stop_signal)
 			break;
 		proc_tracker_refresh(tracker, false);
 		lock_tick(locks);
@@ -461,6 +511,8 @@ int cmd_record(int argc, char **argv)
 	err = finish_recording(&a, collector, locks, tracker, rec);
 	if (err)
 		goto cleanup;
+	if (unwinder)
+		unwind_loader_report(unwinder, rec);
 	err = write_recording(rec, a.output);
 	if (err)
 		goto cleanup;
@@ -471,6 +523,7 @@ int cmd_record(int argc, char **argv)
 cleanup:
 	lock_destroy(locks);
 	offcpu_destroy(collector);
+	unwind_loader_free(unwinder);
 	if (child)
 		launcher_free(child, err != 0);
 	proc_tracker_free(tracker);

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_env.h"
+#include "cfi_table.h"
 #include "offcpu.skel.h"
 #include "offcpu_collector.h"
 #include "util.h"
@@ -18,6 +19,7 @@ struct offcpu_collector {
 	proc_notify_fn on_proc;
 	void *ctx;
 	bool btf_mode;
+	bool cfi;
 };
 
 static const char *const counter_names[CNT_NR] = {
@@ -42,6 +44,24 @@ static int on_notify(void *ctx, void *data, size_t size)
 	if (size >= sizeof(struct proc_notify) && c->on_proc)
 		c->on_proc(c->ctx, data);
 	return 0;
+}
+
+#define DEFAULT_UNWIND_ROWS (1u << 20)	/* 8 MiB of kernel memory */
+
+/* CFI needs bpf_loop; exact stack bounds need bpf_find_vma and task
+ * storage. Without them: frame pointers within 8 MiB of the stack pointer. */
+static void choose_unwinder(struct offcpu_collector *c, const struct offcpu_opts *o)
+{
+	struct offcpu_bpf *skel = c->skel;
+
+	c->cfi = !o->unwind_fp && bpf_env_has_helper(BPF_FUNC_loop);
+	skel->rodata->unwind_cfi = c->cfi;
+	skel->rodata->find_stack_vma = bpf_env_has_task_storage() &&
+				       bpf_env_has_helper(BPF_FUNC_find_vma);
+	bpf_map__set_max_entries(skel->maps.cfi_rows,
+				 c->cfi ? (o->unwind_rows ? o->unwind_rows : DEFAULT_UNWIND_ROWS) : 1);
+	if (!skel->rodata->find_stack_vma && !bpf_env_has_task_storage())
+		bpf_map__set_autocreate(skel->maps.stack_bounds_map, false);
 }
 
 static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
@@ -121,6 +141,7 @@ int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
 	}
 	set_rodata(c->skel, o);
 	choose_programs(c, o);
+	choose_unwinder(c, o);
 	if (o->hist_entries)
 		bpf_map__set_max_entries(c->skel->maps.offcpu_hist, o->hist_entries);
 	if (o->stack_entries)
@@ -152,6 +173,16 @@ int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
 fail:
 	offcpu_destroy(c);
 	return err;
+}
+
+struct bpf_map *offcpu_map(const struct offcpu_collector *c, const char *name)
+{
+	return bpf_object__find_map_by_name(c->skel->obj, name);
+}
+
+bool offcpu_unwinds_cfi(const struct offcpu_collector *c)
+{
+	return c->cfi;
 }
 
 const char *offcpu_attach_mode(const struct offcpu_collector *c)
@@ -192,26 +223,61 @@ void offcpu_detach(struct offcpu_collector *c)
 	ring_buffer__consume(c->notify_rb);
 }
 
-static int drain_counters(struct offcpu_collector *c, struct recording *rec)
+static const char *unwind_counter_name(__u32 id, char *buf, size_t len)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.counters);
+	static const char *const names[] = {
+		[UNW_CFI_WALKS - CFI_STOP_NR] = "unwind_cfi_walks",
+		[UNW_FP_WALKS - CFI_STOP_NR] = "unwind_fp_walks",
+		[UNW_FP_FALLBACKS - CFI_STOP_NR] = "unwind_fp_fallbacks",
+		[UNW_FIND_VMA - CFI_STOP_NR] = "unwind_stack_vma_lookups",
+		[UNW_NO_BOUNDS - CFI_STOP_NR] = "unwind_stack_vma_missing",
+	};
+
+	if (id >= CFI_STOP_NR)
+		return names[id - CFI_STOP_NR];
+	snprintf(buf, len, "unwind_cfi_stop_%s", cfi_stop_name(id));
+	return buf;
+}
+
+/* Sums a per-CPU array of counters into named recording counters. */
+static int drain_percpu_counters(int fd, __u32 nr, struct recording *rec,
+				 const char *(*name_of)(__u32 id, char *buf, size_t len))
+{
+	int ncpu = libbpf_num_possible_cpus(), i, err = 0;
 	__u64 *vals, sum;
+	char buf[64];
 	__u32 id;
-	int i, err = 0;
 
 	if (ncpu <= 0)
 		return ncpu;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (id = 0; id < CNT_NR && !err; id++) {
+	for (id = 0; id < nr && !err; id++) {
 		if (bpf_map_lookup_elem(fd, &id, vals))
 			continue;
 		for (sum = 0, i = 0; i < ncpu; i++)
 			sum += vals[i];
-		err = rec_add_counter(rec, counter_names[id], sum);
+		err = rec_add_counter(rec, name_of(id, buf, sizeof(buf)), sum);
 	}
 	free(vals);
+	return err;
+}
+
+static const char *offcpu_counter_name(__u32 id, char *buf, size_t len)
+{
+	return counter_names[id];
+}
+
+static int drain_counters(struct offcpu_collector *c, struct recording *rec)
+{
+	int err;
+
+	err = drain_percpu_counters(bpf_map__fd(c->skel->maps.counters), CNT_NR, rec,
+				    offcpu_counter_name);
+	if (!err)
+		err = drain_percpu_counters(bpf_map__fd(c->skel->maps.unwind_counters), UNW_NR,
+					    rec, unwind_counter_name);
 	return err;
 }
 

@@ -29,6 +29,8 @@ struct offcpu_opts {
 	uint32_t verify_every;	/* stack cache check period, 0 = never */
 	bool no_stack_cache;
 	bool force_raw_tp;	/* test the fallback path on kernels with tp_btf */
+	bool unwind_fp;		/* frame pointers only, no CFI tables */
+	uint32_t unwind_rows;	/* CFI row budget (cfi_rows capacity) */
 };
 
 struct offcpu_collector;
@@ -39,6 +41,10 @@ typedef void (*proc_notify_fn)(void *ctx, const struct proc_notify *n);
  * printing one line that says what to do. */
 int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *opts,
 		 proc_notify_fn on_proc, void *ctx);
+/* A map of the loaded object, for the loaders that fill it. */
+struct bpf_map *offcpu_map(const struct offcpu_collector *c, const char *name);
+/* True when user stacks are walked with CFI tables (else frame pointers). */
+bool offcpu_unwinds_cfi(const struct offcpu_collector *c);
 /* "tp_btf" or "raw_tp". */
 const char *offcpu_attach_mode(const struct offcpu_collector *c);
 /* Adds a process to the filter (for -- COMMAND, before it execs). */

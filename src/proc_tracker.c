@@ -15,7 +15,7 @@
 #include "proc_tracker.h"
 #include "util.h"
 
-#define REREAD_DELAY_NS		(50ull * 1000 * 1000)
+#define MS			(1000ull * 1000)
 #define REFRESH_PERIOD_NS	(2000ull * 1000 * 1000)
 
 struct tracked_proc {
@@ -25,6 +25,7 @@ struct tracked_proc {
 	char comm[16];
 	char *exe;
 	uint64_t due_ns;	/* next read, 0 = none planned */
+	unsigned int rereads;	/* quick re-reads left after a fork or exec */
 	struct proc_maps *maps;
 };
 
@@ -34,7 +35,15 @@ struct proc_tracker {
 	size_t max_procs;
 	uint64_t dropped;	/* processes not tracked because of max_procs */
 	uint64_t pid_reuses;	/* pids that came to name another process */
+	proc_read_hook hook;
+	void *hook_ctx;
 };
+
+void proc_tracker_set_hook(struct proc_tracker *t, proc_read_hook hook, void *ctx)
+{
+	t->hook = hook;
+	t->hook_ctx = ctx;
+}
 
 struct proc_tracker *proc_tracker_new(size_t max_procs)
 {
@@ -174,6 +183,8 @@ static void read_proc(struct proc_tracker *t, struct tracked_proc *p, uint64_t n
 		t->pid_reuses++;
 	}
 	p->start_time = start_time;
+	if (t->hook)
+		t->hook(t->hook_ctx, p->pid);
 	read_comm(p->pid, p->comm, sizeof(p->comm));
 	read_exe(p);
 	p->maps = merge_maps(p->maps, maps);
@@ -197,8 +208,20 @@ void proc_tracker_note(struct proc_tracker *t, int pid, bool reread_soon)
 		p->pid = pid;
 		read_proc(t, p, now);
 	}
-	if (reread_soon && !p->gone)
-		p->due_ns = now + REREAD_DELAY_NS;
+	if (reread_soon && !p->gone) {
+		p->rereads = 3;
+		p->due_ns = now + 5 * MS;
+	}
+}
+
+/* After exec, ld.so maps the libraries within milliseconds, dlopen may
+ * follow: read at +5, +25 and +125 ms, then every REFRESH_PERIOD_NS. */
+static uint64_t next_read_delay(struct tracked_proc *p)
+{
+	if (!p->rereads)
+		return REFRESH_PERIOD_NS;
+	p->rereads--;
+	return p->rereads == 2 ? 20 * MS : p->rereads == 1 ? 100 * MS : REFRESH_PERIOD_NS;
 }
 
 void proc_tracker_refresh(struct proc_tracker *t, bool all)
@@ -211,11 +234,31 @@ void proc_tracker_refresh(struct proc_tracker *t, bool all)
 
 		if (p->gone)
 			continue;
-		if (all || (p->due_ns && p->due_ns <= now))
+		if (all || (p->due_ns && p->due_ns <= now)) {
 			read_proc(t, p, now);
-		else if (!p->due_ns)
+			p->due_ns = now + next_read_delay(p);
+		} else if (!p->due_ns) {
 			p->due_ns = now + REFRESH_PERIOD_NS;
+		}
 	}
+}
+
+int proc_tracker_next_due_ms(const struct proc_tracker *t, int max_ms)
+{
+	uint64_t now = now_ns(), wait = (uint64_t)max_ms * MS;
+	size_t i;
+
+	for (i = 0; i < t->nr; i++) {
+		const struct tracked_proc *p = &t->procs[i];
+
+		if (p->gone || !p->due_ns)
+			continue;
+		if (p->due_ns <= now)
+			return 0;
+		if (p->due_ns - now < wait)
+			wait = p->due_ns - now;
+	}
+	return (int)((wait + MS - 1) / MS);
 }
 
 uint64_t proc_tracker_dropped(const struct proc_tracker *t)

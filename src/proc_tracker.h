@@ -15,11 +15,16 @@ struct proc_tracker;
  * counted as dropped. */
 struct proc_tracker *proc_tracker_new(size_t max_procs);
 void proc_tracker_free(struct proc_tracker *t);
+/* Called after each successful read of a process's maps. */
+typedef void (*proc_read_hook)(void *ctx, int pid);
+void proc_tracker_set_hook(struct proc_tracker *t, proc_read_hook hook, void *ctx);
 /* Reads a new process at once; with reread_soon, reads it again shortly
  * (after exec, ld.so is still mapping libraries). */
 void proc_tracker_note(struct proc_tracker *t, int pid, bool reread_soon);
 /* Reads processes that are due (or all of them). */
 void proc_tracker_refresh(struct proc_tracker *t, bool all);
+/* Milliseconds until a process is due to be read again, at most max_ms. */
+int proc_tracker_next_due_ms(const struct proc_tracker *t, int max_ms);
 uint64_t proc_tracker_dropped(const struct proc_tracker *t);
 /* Pids that came to name another process while recording. */
 uint64_t proc_tracker_pid_reuses(const struct proc_tracker *t);

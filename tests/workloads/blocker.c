@@ -49,7 +49,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void ms_sleep(int ms)
+__attribute__((noinline)) static void ms_sleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -183,7 +183,7 @@ struct thread_start {
 	struct thread_stats stats;
 };
 
-static void *thread_entry(void *arg)
+__attribute__((noinline)) static void *thread_entry(void *arg)
 {
 	struct thread_start *ts = arg;
 

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cfi_table.h"
+#include "recording.h"
+#include "unwind_loader.h"
+#include "util.h"
+
+struct loaded_proc {
+	int pid;
+	uint64_t hash;		/* of its packed mappings */
+};
+
+struct unwind_loader {
+	int rows_fd;
+	int procs_fd;
+	int epoch_fd;
+	uint32_t max_rows;
+	uint32_t rows_written;	/* pool rows [0, rows_written) are in the map */
+	uint32_t epoch;
+	struct cfi_cache *cache;
+	struct cfi_pool pool;
+	struct cfi_proc *proc;	/* scratch: 4 KiB */
+	struct loaded_proc *loaded;	/* what each pid has now */
+	size_t nr_loaded;
+	uint64_t loads, failures, over_budget, load_ns;
+};
+
+struct unwind_loader *unwind_loader_new(struct bpf_map *rows, struct bpf_map *procs,
+					struct bpf_map *epoch)
+{
+	struct unwind_loader *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->rows_fd = bpf_map__fd(rows);
+	l->procs_fd = bpf_map__fd(procs);
+	l->epoch_fd = bpf_map__fd(epoch);
+	l->max_rows = bpf_map__max_entries(rows);
+	l->cache = cfi_cache_new();
+	l->proc = calloc(1, sizeof(*l->proc));
+	if (!l->cache || !l->proc) {
+		unwind_loader_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void unwind_loader_free(struct unwind_loader *l)
+{
+	if (!l)
+		return;
+	cfi_cache_free(l->cache);
+	cfi_pool_free(&l->pool);
+	free(l->proc);
+	free(l->loaded);
+	free(l);
+}
+
+static uint64_t hash_proc(const struct cfi_proc *proc)
+{
+	const uint8_t *p = (const uint8_t *)proc->maps;
+	size_t n = (proc->nr < CFI_PROC_MAX_MAPPINGS ? proc->nr : CFI_PROC_MAX_MAPPINGS) *
+		   sizeof(proc->maps[0]), i;
+	uint64_t h = 0xcbf29ce484222325ULL ^ proc->nr;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* True when the pid already has exactly these mappings loaded; else
+ * remembers them as loaded. */
+static bool unchanged(struct unwind_loader *l, int pid, uint64_t hash)
+{
+	struct loaded_proc *lp;
+	size_t i;
+
+	for (i = 0; i < l->nr_loaded; i++) {
+		if (l->loaded[i].pid != pid)
+			continue;
+		if (l->loaded[i].hash == hash)
+			return true;
+		l->loaded[i].hash = hash;
+		return false;
+	}
+	lp = ARRAY_PUSH(l->loaded, l->nr_loaded);
+	if (lp) {
+		lp->pid = pid;
+		lp->hash = hash;
+	}
+	return false;
+}
+
+/* Rows placed in the pool but not yet in the map, up to the budget. */
+static int write_new_rows(struct unwind_loader *l)
+{
+	uint32_t end = l->pool.nr < l->max_rows ? l->pool.nr : l->max_rows;
+	uint32_t n = end > l->rows_written ? end - l->rows_written : 0, i, count;
+	uint32_t *keys;
+	int err;
+
+	if (!n)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = l->rows_written + i;
+	count = n;
+	err = bpf_map_update_batch(l->rows_fd, keys, &l->pool.rows[l->rows_written], &count, NULL);
+	for (i = err ? count : n; err && i < n; i++) {
+		/* No batch support: one row at a time. */
+		err = bpf_map_update_elem(l->rows_fd, &keys[i], &l->pool.rows[keys[i]], BPF_ANY);
+		if (err)
+			break;
+	}
+	free(keys);
+	if (!err)
+		l->rows_written = end;
+	return err;
+}
+
+/* Mappings whose rows did not fit the budget walk as if they had none. */
+static void drop_over_budget(struct unwind_loader *l, struct cfi_proc *proc)
+{
+	uint32_t i;
+
+	for (i = 0; i < proc->nr && i < CFI_PROC_MAX_MAPPINGS; i++) {
+		struct cfi_mapping *m = &proc->maps[i];
+
+		if (m->nr_rows && (uint64_t)m->first_row + m->nr_rows > l->rows_written) {
+			m->nr_rows = 0;
+			l->over_budget++;
+		}
+	}
+}
+
+int unwind_loader_load(struct unwind_loader *l, int pid)
+{
+	struct cfi_proc_maps pm = {};
+	uint64_t t0 = now_ns();
+	__u32 tgid = pid, zero = 0;
+	int err;
+
+	err = cfi_proc_maps_load(pid, l->cache, &pm);
+	if (!err)
+		err = cfi_proc_pack(&pm, &l->pool, l->proc);
+	if (!err)
+		err = write_new_rows(l);
+	if (!err) {
+		drop_over_budget(l, l->proc);
+		if (unchanged(l, pid, hash_proc(l->proc)))
+			goto out;
+		l->proc->generation = ++l->epoch;
+		err = bpf_map_update_elem(l->procs_fd, &tgid, l->proc, BPF_ANY);
+	}
+	/* Stack ids cached before these tables are walked again. */
+	if (!err)
+		err = bpf_map_update_elem(l->epoch_fd, &zero, &l->epoch, BPF_ANY);
+out:
+	cfi_proc_maps_free(&pm);
+	l->load_ns += now_ns() - t0;
+	if (err)
+		l->failures++;
+	else
+		l->loads++;
+	return err;
+}
+
+void unwind_loader_report(const struct unwind_loader *l, struct recording *rec)
+{
+	rec_add_counter(rec, "unwind_process_loads", l->loads);
+	rec_add_counter(rec, "unwind_process_load_failures", l->failures);
+	rec_add_counter(rec, "unwind_tables_built", cfi_cache_builds(l->cache));
+	rec_add_counter(rec, "unwind_table_bytes", cfi_cache_bytes(l->cache));
+	rec_add_counter(rec, "unwind_rows_loaded", l->rows_written);
+	rec_add_counter(rec, "unwind_rows_budget", l->max_rows);
+	rec_add_counter(rec, "unwind_mappings_over_budget", l->over_budget);
+	rec_add_counter(rec, "unwind_load_us", l->load_ns / 1000);
+}
