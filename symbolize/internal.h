@@ -141,7 +141,8 @@ struct kallsyms {
 
 int kallsyms_load(const char *path, struct kallsyms **out);
 void kallsyms_free(struct kallsyms *ks);
-const struct kallsym *kallsyms_find(const struct kallsyms *ks, uint64_t addr);
+/* The symbol covering addr; text_only: a function, else NULL. */
+const struct kallsym *kallsyms_find(const struct kallsyms *ks, uint64_t addr, bool text_only);
 
 /* perfmap.c: /tmp/perf-PID.map of JIT compilers. */
 struct perfmap_entry {

@@ -143,7 +143,7 @@ static bool same_module(const struct kallsym *a, const struct kallsym *b)
 	return !strcmp(a->module, b->module);
 }
 
-const struct kallsym *kallsyms_find(const struct kallsyms *ks, uint64_t addr)
+const struct kallsym *kallsyms_find(const struct kallsyms *ks, uint64_t addr, bool text_only)
 {
 	size_t lo = 0, hi = ks->nr, idx, next;
 
@@ -158,11 +158,12 @@ const struct kallsym *kallsyms_find(const struct kallsyms *ks, uint64_t addr)
 	if (lo == 0)
 		return NULL;
 	idx = lo - 1;
-	/* The first of the aliases at this address (sorted text first). */
+	/* The first of the aliases at this address (sorted text first). A
+	 * data symbol between two functions ends the first one. */
 	while (idx > 0 && ks->syms[idx - 1].addr == ks->syms[idx].addr)
 		idx--;
 	next = lo;
 	if (next >= ks->nr || !same_module(&ks->syms[idx], &ks->syms[next]))
 		return NULL;	/* past the last symbol we know the end of */
-	return ks->syms[idx].text ? &ks->syms[idx] : NULL;
+	return ks->syms[idx].text || !text_only ? &ks->syms[idx] : NULL;
 }

@@ -70,6 +70,7 @@ struct symbolizer_opts {
 	const char *debug_dir;	/* default "/usr/lib/debug" */
 };
 
+/* A symbolizer is not thread-safe: use one per thread. */
 struct symbolizer;
 
 struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts);
@@ -101,8 +102,9 @@ const char *sym_frame_label(const struct sym_frame *frame, char *buf, size_t siz
  * which sym_kernel reads on first use). Negative errno on failure. */
 int sym_kernel_load(struct symbolizer *sym, const char *kallsyms_path);
 
-/* The name of the kernel symbol only, cheaper than sym_kernel for
- * callers that want no frames. NULL when none covers addr. */
+/* The name of the kernel symbol covering addr, function or variable (data
+ * symbols are in kallsyms with CONFIG_KALLSYMS_ALL), without building
+ * frames. NULL when none covers addr. */
 const char *sym_kernel_name(struct symbolizer *sym, uint64_t addr, uint64_t *sym_offset);
 
 /* sym_data for an address in an ELF file's own address space. */

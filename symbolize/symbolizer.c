@@ -118,7 +118,7 @@ static struct module *find_by_build_id(struct symbolizer *sym, const uint8_t *id
 	for (i = 0; len && i < sym->nr_modules; i++) {
 		struct module *mod = sym->modules[i];
 
-		if (mod->build_id_len == len && !memcmp(mod->build_id, id, len))
+		if (mod->file && mod->build_id_len == len && !memcmp(mod->build_id, id, len))
 			return mod;
 	}
 	return NULL;
@@ -205,7 +205,7 @@ static struct module *module_of_map(struct symbolizer *sym, const struct proc_ma
 		elf_file_close(file);	/* the same build under another path */
 		if (root_fd >= 0)
 			close(root_fd);
-		return mod->file ? mod : NULL;
+		return mod;
 	}
 	mod = new_module(file, file ? 0 : ENOENT);
 	if (!mod) {
@@ -493,12 +493,14 @@ static struct module *module_of_path(struct symbolizer *sym, const char *path)
 	}
 	err = elf_file_open_path(path, &file);
 	mod = file ? find_by_build_id(sym, file->build_id, file->build_id_len) : NULL;
-	if (mod && !mod->open_path) {
+	if (mod && !mod->open_path) {	/* opened for a process: adopt it */
 		elf_file_close(file);
 		mod->open_path = strdup(path);
 		return mod->open_path ? (sym->last_elf = mod) : NULL;
 	}
-	mod = new_module(mod ? NULL : file, err ? -err : 0);
+	/* A new module, or the same build under a second path (a symlink):
+	 * then the file is kept twice, which is rare and harmless. */
+	mod = new_module(file, err ? -err : 0);
 	if (!mod)
 		return NULL;
 	mod->open_path = strdup(path);
@@ -611,16 +613,17 @@ int sym_kernel_load(struct symbolizer *sym, const char *kallsyms_path)
 	return 0;
 }
 
-static const struct kallsym *kernel_symbol(struct symbolizer *sym, uint64_t addr)
+static const struct kallsym *kernel_symbol(struct symbolizer *sym, uint64_t addr,
+					   bool text_only)
 {
 	if (!sym->kallsyms_tried)
 		sym_kernel_load(sym, NULL);
-	return sym->kallsyms ? kallsyms_find(sym->kallsyms, addr) : NULL;
+	return sym->kallsyms ? kallsyms_find(sym->kallsyms, addr, text_only) : NULL;
 }
 
 const char *sym_kernel_name(struct symbolizer *sym, uint64_t addr, uint64_t *sym_offset)
 {
-	const struct kallsym *ks = kernel_symbol(sym, addr);
+	const struct kallsym *ks = kernel_symbol(sym, addr, false);
 
 	if (!ks)
 		return NULL;
@@ -631,7 +634,7 @@ const char *sym_kernel_name(struct symbolizer *sym, uint64_t addr, uint64_t *sym
 
 int sym_kernel(struct symbolizer *sym, uint64_t addr, struct sym_result *out)
 {
-	const struct kallsym *ks = kernel_symbol(sym, addr);
+	const struct kallsym *ks = kernel_symbol(sym, addr, true);
 	struct cached_result *hit;
 	const char *module;
 	uint64_t base;

@@ -132,8 +132,9 @@ static void test_build_id_dir(void)
 	debuginfo_build_id_path(debug_dir, file->build_id, file->build_id_len, path,
 				sizeof(path));
 	elf_file_close(file);
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname %.4000s)\" && cp %.4000s %.4000s",
-		 path, fixture_path("fixture.debug"), path);
+	if (snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname %s)\" && cp %s %s", path,
+		     fixture_path("fixture.debug"), path) >= (int)sizeof(cmd))
+		cmd[0] = '\0';
 	CHECK(system(cmd) == 0, "%s", cmd);
 
 	name = elf_name(fixture_path("fixture_stripped"), debug_dir, outer + 1, &res, &sym);
@@ -411,6 +412,13 @@ static void test_kallsyms(void)
 		CHECK_STR(res.frames[0].module, "mymod");
 	}
 	CHECK(!sym_kernel(sym, 0xffffffff81000350, &res) && res.nr == 0, "data is not a function");
+	{
+		uint64_t off = 0;
+		const char *data = sym_kernel_name(sym, 0xffffffff81000358, &off);
+
+		CHECK(data && !strcmp(data, "some_data") && off == 0x58, "kernel variable %s",
+		      data ? data : "(null)");
+	}
 	CHECK(!sym_kernel(sym, 0xffffffffc0001010, &res) && res.nr == 0,
 	      "past the last symbol must be ??");
 	CHECK(!sym_kernel(sym, 0xffffffff80000000, &res) && res.nr == 0, "below the first");
