@@ -265,20 +265,14 @@ static void call_site(Dwarf_Die *die, Dwarf_Files *files, struct dwarf_frame *fr
 		frame->column = value;
 }
 
-/* Fills frame's file:line for pc; *row_addr gets the address of the line
- * table row (pc when there is none). */
-static void line_of(Dwarf_Die *cudie, uint64_t pc, struct dwarf_frame *frame,
-		    uint64_t *row_addr)
+/* Fills frame's file:line for pc from the line table row at or below it. */
+static void line_of(Dwarf_Die *cudie, uint64_t pc, struct dwarf_frame *frame)
 {
 	Dwarf_Line *line = dwarf_getsrc_die(cudie, pc);
 	int lineno = 0, column = 0;
-	Dwarf_Addr addr;
 
-	*row_addr = pc;
 	if (!line)
 		return;
-	if (dwarf_lineaddr(line, &addr) == 0)
-		*row_addr = addr;
 	frame->file = dwarf_linesrc(line, NULL, NULL);
 	if (!frame->file)
 		return;
@@ -388,7 +382,6 @@ int dwarf_lookup(struct dwarf_index *index, uint64_t vaddr, bool inlines,
 	Dwarf_Files *files = NULL;
 	Dwarf_Attribute attr;
 	const char *comp_dir;
-	uint64_t row_addr;
 	int nr, i;
 
 	if (!index->dwarf || max < 1)
@@ -400,10 +393,11 @@ int dwarf_lookup(struct dwarf_index *index, uint64_t vaddr, bool inlines,
 	comp_dir = dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &attr));
 	memset(frames, 0, sizeof(*frames) * max);
 
-	line_of(&cudie, vaddr, &frames[0], &row_addr);
+	line_of(&cudie, vaddr, &frames[0]);
 	nr = function_chain(cu, vaddr, chain, MAX_SCOPE_DEPTH);
-	/* eu-addr2line -i looks the inline chain up at row_addr, which names
-	 * the previous function for the padding after it: we stay at pc. */
+	/* eu-addr2line -i looks the inline chain up at the start of the line
+	 * table row, which names the previous function for the padding after
+	 * it: we stay at pc. */
 	frames[0].comp_dir = comp_dir;
 	if (nr == 0)
 		return frames[0].file ? 1 : 0;
