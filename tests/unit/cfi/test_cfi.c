@@ -2,8 +2,8 @@
 /*
  * CFI tables against readelf, the lookup against a linear scan, the PLT,
  * bounds and CFA-order rules on synthetic stacks, .debug_frame, the cache,
- * and the build figures. Usage: test_cfi tables [debug_frame_binary] |
- * synthetic | figures | live TARGET | bpf TARGET.
+ * and the build figures. Usage: test_cfi tables [debug_frame_binary
+ * [split_binary]] | synthetic | figures | live TARGET | bpf TARGET.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -171,8 +171,9 @@ static void test_cache(void)
 }
 
 /* A binary built with -fno-asynchronous-unwind-tables -g: its own code has
- * only .debug_frame. */
-static void test_debug_frame(const char *path)
+ * only .debug_frame; or (split) none at all, its .debug_frame being in the
+ * file its .gnu_debuglink names. */
+static void test_debug_frame(const char *path, bool split)
 {
 	struct test_syms syms;
 	const struct cfi_row *row;
@@ -183,14 +184,16 @@ static void test_debug_frame(const char *path)
 	CHECK(!err, "build %s: %d", path, err);
 	if (err)
 		return;
-	CHECK(t->stats.from_debug_frame, ".debug_frame not used");
+	CHECK(split ? t->stats.from_debug_file : t->stats.from_debug_frame,
+	      "%s: .debug_frame not used", path);
 	CHECK(!test_syms_load(path, &syms), "symbols of %s", path);
 	CHECK(test_syms_find(&syms, "level_b", &start, &end), "no level_b");
 	row = cfi_table_lookup(t, start);
 	CHECK(row && CFI_ROW_CFA_RULE(row) == CFI_CFA_RSP && CFI_ROW_CFA_OFFSET(row) == 8,
 	      "level_b entry row: rule %d offset %lld", row ? CFI_ROW_CFA_RULE(row) : -1,
 	      row ? (long long)CFI_ROW_CFA_OFFSET(row) : 0);
-	printf("debug_frame binary: %u FDEs, %u rows\n", t->stats.fdes, t->stats.rows);
+	printf("%s: %u FDEs, %u rows\n", split ? "debug file" : "debug_frame binary",
+	       t->stats.fdes, t->stats.rows);
 	test_syms_free(&syms);
 	cfi_table_free(t);
 }
@@ -302,7 +305,9 @@ int main(int argc, char **argv)
 		test_cache();
 		test_self_maps();
 		if (argc > 2)
-			test_debug_frame(argv[2]);
+			test_debug_frame(argv[2], false);
+		if (argc > 3)
+			test_debug_frame(argv[3], true);
 	} else if (!strcmp(mode, "synthetic")) {
 		test_unwind_synthetic();
 	} else if (!strcmp(mode, "figures")) {
@@ -312,8 +317,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "bpf") && argc > 2) {
 		test_bpf_walk(argv[2]);
 	} else {
-		fprintf(stderr, "usage: %s tables [debug_frame_binary]|synthetic|figures|live TARGET|"
-			"bpf TARGET\n",
+		fprintf(stderr, "usage: %s tables [debug_frame_binary [split_binary]] | synthetic"
+			" | figures | live TARGET | bpf TARGET\n",
 			argv[0]);
 		return 2;
 	}
