@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_env.h"
+#include "funclat.skel.h"
+#include "funclat_collector.h"
+#include "util.h"
+
+#define CALIB_TARGET FUNCLAT_MAX_TARGETS
+
+struct funclat_collector {
+	struct funclat_bpf *skel;
+	struct ring_buffer *notify_rb;
+	funclat_notify_fn on_notify;
+	void *ctx;
+	struct bpf_link **links;
+	size_t nr_links;
+	bool syscalls;
+};
+
+static const char *const counter_names[FCNT_NR] = {
+	[FCNT_SAMPLED_OUT] = "sampled_out",
+	[FCNT_DEPTH_OVERFLOW] = "depth_overflow",
+	[FCNT_NEVER_RETURNED] = "never_returned",
+	[FCNT_EXIT_INSIDE] = "thread_exit_inside_call",
+	[FCNT_EXEC_INSIDE] = "exec_inside_call",
+	[FCNT_UNMATCHED_RETURN] = "unmatched_return",
+	[FCNT_FILTERED_MIN] = "filtered_by_min",
+	[FCNT_DROP_THREAD_FULL] = "dropped_thread_state_full",
+	[FCNT_DROP_STACK_FULL] = "dropped_stack_map_full",
+	[FCNT_DROP_STACK_HIST_FULL] = "dropped_stack_hist_full",
+	[FCNT_USTACK_EMPTY] = "user_stack_empty",
+	[FCNT_TRAMP_MAPPED] = "uretprobe_trampolines_mapped",
+	[FCNT_TRAMP_UNMAPPED] = "uretprobe_trampolines_unmapped",
+	[FCNT_NOTIFY_LOST] = "process_notifications_lost",
+};
+
+const char *funclat_counter_name(unsigned int id)
+{
+	return id < FCNT_NR ? counter_names[id] : "?";
+}
+
+static int on_ring(void *ctx, void *data, size_t size)
+{
+	struct funclat_collector *c = ctx;
+
+	if (size >= sizeof(struct funclat_notify) && c->on_notify)
+		c->on_notify(c->ctx, data);
+	return 0;
+}
+
+static void set_rodata(struct funclat_bpf *skel, const struct funclat_opts *o)
+{
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->filter_tgid = o->filter_pids;
+	skel->rodata->follow_forks = o->follow_forks;
+	skel->rodata->capture_stacks = !o->no_stacks;
+	skel->rodata->min_ns = o->min_ns;
+	skel->data->sample_every = o->sample_every > 1 ? o->sample_every : 1;
+}
+
+int funclat_open(struct funclat_collector **out, const struct funclat_opts *o,
+		 funclat_notify_fn on_notify, void *ctx)
+{
+	struct funclat_collector *c;
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->on_notify = on_notify;
+	c->ctx = ctx;
+	c->syscalls = o->syscalls;
+	c->skel = funclat_bpf__open();
+	if (!c->skel) {
+		err = -errno;
+		err_msg("cannot open the funclat BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	set_rodata(c->skel, o);
+	bpf_program__set_autoload(c->skel->progs.funclat_sys_enter, o->syscalls);
+	bpf_program__set_autoload(c->skel->progs.funclat_sys_exit, o->syscalls);
+	bpf_map__set_max_entries(c->skel->maps.stacks, o->stack_entries ? o->stack_entries : 16384);
+	if (o->stack_hist_entries)
+		bpf_map__set_max_entries(c->skel->maps.stack_hist, o->stack_hist_entries);
+	/* The shared unwinder's per-thread stack bounds need task storage,
+	 * which uprobe programs may not use; its knob is off by default. */
+	err = funclat_bpf__load(c->skel);
+	if (err) {
+		bpf_env_explain_load_error("funclat", err);
+		goto fail;
+	}
+	c->notify_rb = ring_buffer__new(bpf_map__fd(c->skel->maps.notifies), on_ring, c, NULL);
+	if (!c->notify_rb) {
+		err = -errno;
+		err_msg("cannot open the notification ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	/* Process bookkeeping: fork, exec and exit. */
+	err = -ENOENT;
+	c->skel->links.funclat_fork = bpf_program__attach(c->skel->progs.funclat_fork);
+	c->skel->links.funclat_exec = bpf_program__attach(c->skel->progs.funclat_exec);
+	c->skel->links.funclat_exit = bpf_program__attach(c->skel->progs.funclat_exit);
+	if (!c->skel->links.funclat_fork || !c->skel->links.funclat_exec ||
+	    !c->skel->links.funclat_exit) {
+		err = -errno;
+		err_msg("cannot attach to the process tracepoints: %s", strerror(-err));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	funclat_destroy(c);
+	return err;
+}
+
+static int push_link(struct funclat_collector *c, struct bpf_link *link)
+{
+	void *p = realloc(c->links, (c->nr_links + 1) * sizeof(*c->links));
+
+	if (!p) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	c->links = p;
+	c->links[c->nr_links++] = link;
+	return 0;
+}
+
+static int attach_one(struct funclat_collector *c, __u32 target, int pid, const char *path,
+		      uint64_t offset, bool ret, struct bpf_link **out)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = target);
+	struct bpf_program *prog = ret ? c->skel->progs.funclat_return : c->skel->progs.funclat_entry;
+	struct bpf_link *link;
+
+	link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &uo);
+	if (!link)
+		return -errno;
+	if (out) {
+		*out = link;
+		return 0;
+	}
+	return push_link(c, link);
+}
+
+int funclat_attach_uprobe(struct funclat_collector *c, __u32 target, int pid,
+			  const char *path, uint64_t offset)
+{
+	int err;
+
+	if (target >= FUNCLAT_MAX_TARGETS)
+		return -E2BIG;
+	/* The return probe first: an entry without its return would leave a
+	 * frame on the thread's stack until the next return cleans it. */
+	err = attach_one(c, target, pid, path, offset, true, NULL);
+	if (!err)
+		err = attach_one(c, target, pid, path, offset, false, NULL);
+	return err;
+}
+
+int funclat_add_syscall(struct funclat_collector *c, __u32 target, int nr)
+{
+	__u32 key = nr, val = target + 1;
+
+	if (nr < 0 || nr >= FUNCLAT_MAX_SYSCALLS || target >= FUNCLAT_MAX_TARGETS)
+		return -EINVAL;
+	return bpf_map__update_elem(c->skel->maps.syscall_targets, &key, sizeof(key), &val,
+				    sizeof(val), BPF_ANY);
+}
+
+int funclat_attach_syscalls(struct funclat_collector *c)
+{
+	struct funclat_bpf *skel = c->skel;
+
+	if (!c->syscalls)
+		return 0;
+	skel->links.funclat_sys_exit = bpf_program__attach(skel->progs.funclat_sys_exit);
+	if (skel->links.funclat_sys_exit)
+		skel->links.funclat_sys_enter = bpf_program__attach(skel->progs.funclat_sys_enter);
+	if (!skel->links.funclat_sys_enter) {
+		err_msg("cannot attach to the raw sys_enter/sys_exit tracepoints: %s",
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int funclat_trace_tgid(struct funclat_collector *c, int tgid)
+{
+	__u32 key = tgid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(c->skel->maps.traced_tgids, &key, sizeof(key), &one,
+				    sizeof(one), BPF_ANY);
+}
+
+/* The calibration target: never inlined, never folded away. */
+__attribute__((noinline, used)) int funclat_calib_dummy(int x)
+{
+	__asm__ volatile("" : "+r"(x) : : "memory");
+	return x + 1;
+}
+
+/* Our own text mapping of addr: path and file offset. */
+static int self_file_offset(uint64_t addr, char *path, size_t len, uint64_t *off)
+{
+	unsigned long long start, end, pgoff;
+	char line[4096], perms[8], file[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		file[0] = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095s", &start, &end, perms, &pgoff,
+			   file) < 4)
+			continue;
+		if (addr < start || addr >= end || file[0] != '/')
+			continue;
+		snprintf(path, len, "%s", file);
+		*off = addr - start + pgoff;
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+static double time_calls(int (*volatile fn)(int), unsigned int n)
+{
+	uint64_t t0 = now_ns();
+	unsigned int i;
+	int x = 0;
+
+	for (i = 0; i < n; i++)
+		x = fn(x);
+	return (double)(now_ns() - t0) + (x < 0 ? 1 : 0);
+}
+
+int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *per_call_ns)
+{
+	struct bpf_link *ret_link = NULL, *entry_link = NULL;
+	double plain, probed, best_plain = 1e300, best_probed = 1e300;
+	char path[4096];
+	uint64_t off = 0;
+	int err, round;
+
+	err = self_file_offset((uint64_t)(uintptr_t)funclat_calib_dummy, path, sizeof(path), &off);
+	if (err)
+		return err;
+	for (round = 0; round < 3; round++) {
+		plain = time_calls(funclat_calib_dummy, n);
+		if (plain < best_plain)
+			best_plain = plain;
+	}
+	err = attach_one(c, CALIB_TARGET, getpid(), path, off, true, &ret_link);
+	if (!err)
+		err = attach_one(c, CALIB_TARGET, getpid(), path, off, false, &entry_link);
+	if (!err) {
+		/* Best of three: the cost of a hit, not of the VM's noise. */
+		for (round = 0; round < 3; round++) {
+			probed = time_calls(funclat_calib_dummy, n);
+			if (probed < best_probed)
+				best_probed = probed;
+		}
+	}
+	bpf_link__destroy(entry_link);
+	bpf_link__destroy(ret_link);
+	if (err)
+		return err;
+	*per_call_ns = (best_probed - best_plain) / n;
+	return 0;
+}
+
+void funclat_set_sample(struct funclat_collector *c, uint32_t every)
+{
+	c->skel->data->sample_every = every > 1 ? every : 1;
+}
+
+uint32_t funclat_sample(const struct funclat_collector *c)
+{
+	return c->skel->data->sample_every;
+}
+
+int funclat_poll(struct funclat_collector *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->notify_rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+void funclat_detach(struct funclat_collector *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_links; i++)
+		bpf_link__destroy(c->links[i]);
+	c->nr_links = 0;
+	bpf_link__destroy(c->skel->links.funclat_sys_enter);
+	bpf_link__destroy(c->skel->links.funclat_sys_exit);
+	c->skel->links.funclat_sys_enter = NULL;
+	c->skel->links.funclat_sys_exit = NULL;
+	if (c->notify_rb)
+		ring_buffer__consume(c->notify_rb);
+}
+
+uint64_t funclat_entries(struct funclat_collector *c, __u32 target)
+{
+	struct funclat_target_stats st;
+	uint64_t sum = 0;
+	__u32 t;
+
+	for (t = 0; t < FUNCLAT_MAX_TARGETS; t++) {
+		if (target != FUNCLAT_MAX_TARGETS && t != target)
+			continue;
+		if (!bpf_map__lookup_elem(c->skel->maps.target_stats, &t, sizeof(t), &st,
+					  sizeof(st), 0))
+			sum += st.entries;
+	}
+	return sum;
+}
+
+int funclat_read_hist(struct funclat_collector *c, __u32 target, __u64 counts[HIST_NR_BUCKETS],
+		      __u64 sums[HIST_NR_BUCKETS], __u64 *max_ns)
+{
+	int fd = bpf_map__fd(c->skel->maps.target_hist);
+	struct funclat_target_stats st = {};
+	struct funclat_bucket b;
+	__u32 i, key;
+
+	if (target >= FUNCLAT_MAX_TARGETS)
+		return -EINVAL;
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		key = target * HIST_NR_BUCKETS + i;
+		if (bpf_map_lookup_elem(fd, &key, &b))
+			return -errno;
+		counts[i] = b.count;
+		sums[i] = b.total_ns;
+	}
+	bpf_map__lookup_elem(c->skel->maps.target_stats, &target, sizeof(target), &st,
+			     sizeof(st), 0);
+	*max_ns = st.max_ns;
+	return 0;
+}
+
+int funclat_for_each_stack(struct funclat_collector *c, funclat_stack_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(c->skel->maps.stack_hist), err;
+	struct funclat_stack_key key, next;
+	struct funclat_stack_val val;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		err = fn(ctx, &key, &val);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int funclat_read_stack(struct funclat_collector *c, __u64 id, struct stack_trace *st)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stacks), &id, st))
+		return -errno;
+	if (st->nr > MAX_STACK_DEPTH)
+		st->nr = MAX_STACK_DEPTH;
+	return 0;
+}
+
+void funclat_read_counters(struct funclat_collector *c, __u64 out[FCNT_NR])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.counters);
+	__u64 *vals;
+	__u32 id;
+	int i;
+
+	memset(out, 0, sizeof(__u64) * FCNT_NR);
+	if (ncpu <= 0)
+		return;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (id = 0; id < FCNT_NR; id++) {
+		if (bpf_map_lookup_elem(fd, &id, vals))
+			continue;
+		for (i = 0; i < ncpu; i++)
+			out[id] += vals[i];
+	}
+	free(vals);
+}
+
+void funclat_destroy(struct funclat_collector *c)
+{
+	if (!c)
+		return;
+	if (c->skel)
+		funclat_detach(c);
+	free(c->links);
+	ring_buffer__free(c->notify_rb);
+	funclat_bpf__destroy(c->skel);
+	free(c);
+}

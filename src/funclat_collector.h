@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The user side of bpf/funclat.bpf.c: load, attach probes, read back. */
+#ifndef WAITPROF_FUNCLAT_COLLECTOR_H
+#define WAITPROF_FUNCLAT_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "funclat.h"
+
+struct funclat_opts {
+	bool syscalls;		/* load the sys_enter/sys_exit programs */
+	bool filter_pids;	/* syscall targets: only traced processes */
+	bool follow_forks;	/* ... and their children */
+	bool no_stacks;		/* no user stack at entry (cheaper) */
+	uint64_t min_ns;	/* -m */
+	uint32_t sample_every;	/* 1 in N calls per thread; 0 or 1: all */
+	uint32_t stack_entries;	/* stacks map capacity */
+	uint32_t stack_hist_entries;
+};
+
+struct funclat_collector;
+
+typedef void (*funclat_notify_fn)(void *ctx, const struct funclat_notify *n);
+
+/* Opens, configures and loads; nothing is attached yet. Returns 0 or a
+ * negative errno after one line on stderr. */
+int funclat_open(struct funclat_collector **out, const struct funclat_opts *opts,
+		 funclat_notify_fn on_notify, void *ctx);
+/* Entry and return probes on path at file offset for target (pid -1: every
+ * process). */
+int funclat_attach_uprobe(struct funclat_collector *c, __u32 target, int pid,
+			  const char *path, uint64_t offset);
+/* A syscall target; the tracepoints are attached by funclat_attach_syscalls. */
+int funclat_add_syscall(struct funclat_collector *c, __u32 target, int nr);
+int funclat_attach_syscalls(struct funclat_collector *c);
+int funclat_trace_tgid(struct funclat_collector *c, int tgid);
+
+/*
+ * Times an in-process dummy function n times unprobed, then with the entry
+ * and return probes on it: *per_call_ns is the time a probed call adds.
+ */
+int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *per_call_ns);
+
+void funclat_set_sample(struct funclat_collector *c, uint32_t every);
+uint32_t funclat_sample(const struct funclat_collector *c);
+int funclat_poll(struct funclat_collector *c, int timeout_ms);
+/* Detaches every probe; the maps stay readable. */
+void funclat_detach(struct funclat_collector *c);
+
+/* Entries seen by target (sampled or not); the sum over targets when
+ * target is FUNCLAT_MAX_TARGETS. */
+uint64_t funclat_entries(struct funclat_collector *c, __u32 target);
+int funclat_read_hist(struct funclat_collector *c, __u32 target, __u64 counts[HIST_NR_BUCKETS],
+		      __u64 sums[HIST_NR_BUCKETS], __u64 *max_ns);
+/* Walks the (target, process, stack, bucket) histogram. */
+typedef int (*funclat_stack_fn)(void *ctx, const struct funclat_stack_key *key,
+				const struct funclat_stack_val *val);
+int funclat_for_each_stack(struct funclat_collector *c, funclat_stack_fn fn, void *ctx);
+int funclat_read_stack(struct funclat_collector *c, __u64 id, struct stack_trace *st);
+void funclat_read_counters(struct funclat_collector *c, __u64 out[FCNT_NR]);
+const char *funclat_counter_name(unsigned int id);
+void funclat_destroy(struct funclat_collector *c);
+
+#endif
