@@ -3,8 +3,9 @@
  * Parses DWARF call frame information (.eh_frame or .debug_frame) into
  * x86-64 unwind rows (bpf/cfi.h), one run of rows per FDE. Only what an
  * x86-64 walker needs is tracked: the CFA, the caller's rbp and the return
- * address; every other register's rules are parsed and dropped. Anything the walker cannot follow becomes an
- * "unsupported" row, counted, rather than a guess.
+ * address; every other register's rules are parsed and dropped. Anything
+ * the walker cannot follow becomes an "unsupported" row, counted, rather
+ * than a guess.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -103,8 +103,8 @@ int test_unwind_synthetic(void)
 	sig = find_row(fx.libc, CFI_CFA_SIGNAL, -1, 1);
 	rbp_row = find_row(fx.libc, CFI_CFA_RBP, -1, 1);
 	gap = find_row(fx.libc, CFI_CFA_NONE, -1, 4);
-	CHECK(plt && ra > 2 && sig && rbp_row && gap, "rows missing: plt %lx ra %lx sig %lx rbp %lx gap %lx",
-	      plt, ra, sig, rbp_row, gap);
+	CHECK(plt && ra > 2 && sig && rbp_row && gap,
+	      "rows missing: plt %lx ra %lx sig %lx rbp %lx gap %lx", plt, ra, sig, rbp_row, gap);
 
 	/* PLT entry before its push (offset 6 of 16): cfa = rsp + 8. */
 	memset(&fs, 0, sizeof(fs));
