@@ -36,6 +36,7 @@ const volatile __u64 max_block_ns = ~0ULL;	/* -M */
 const volatile __u32 self_tgid = 0;		/* never trace the recorder */
 const volatile __u32 cache_verify_every = 64;	/* 0: trust the cache blindly */
 const volatile bool stack_cache = true;
+const volatile bool emit_events = false;	/* --events: every interval to events */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -76,6 +77,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } proc_notifies SEC(".maps");
+
+/* record --events: sized by user space (--events-buffer); one page when off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} events SEC(".maps");
 
 /* Stack ids a thread had when it last blocked with these registers. */
 struct stack_cache_entry {
@@ -359,6 +366,37 @@ static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 
 		val->max_ns = delta;	/* a rare lost race only lowers max */
 }
 
+/* Wakes the reader only when the ring is a quarter full: a wakeup per event
+ * would add context switches to the ones being measured. The reader also
+ * polls on a timer, so nothing waits long. */
+static __always_inline void emit_event(const struct offcpu_key *key, const struct thread_state *ts,
+				       __u64 off_ts, __u64 delta, __u64 blocked)
+{
+	struct offcpu_event *ev;
+	__u64 flags = 0;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		counter_add(CNT_EVENTS_LOST, 1);
+		return;
+	}
+	ev->off_ts = off_ts;
+	ev->total_ns = delta;
+	ev->blocked_ns = blocked;
+	ev->user_stack_id = key->user_stack_id;
+	ev->kern_stack_id = key->kern_stack_id;
+	ev->tgid = key->tgid;
+	ev->tid = key->tid;
+	ev->waker_tid = key->state == OFFCPU_PREEMPTED ? 0 : ts->waker_tid;
+	ev->state = key->state;
+	ev->pad[0] = ev->pad[1] = ev->pad[2] = 0;
+	__builtin_memcpy(ev->comm, key->comm, sizeof(ev->comm));
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) <
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
+}
+
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
 	__u32 tid = btf ? next->pid : BPF_CORE_READ(next, pid);
@@ -394,6 +432,8 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	key.state = ts->state;
 	key.bucket = hist_bucket(delta);
 	hist_add(&key, delta, blocked);
+	if (emit_events)
+		emit_event(&key, ts, off_ts, delta, blocked);
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,

@@ -57,6 +57,7 @@ enum offcpu_counter {
 	CNT_CACHE_MISMATCH_KERN, /* ... whose kernel stack differed */
 	CNT_FILTERED_DURATION,	/* intervals outside -m/-M */
 	CNT_NEW_PROCESS_LOST,	/* new-process notifications lost (ring full) */
+	CNT_EVENTS_LOST,	/* --events: intervals lost (event ring full) */
 	CNT_NR,
 };
 
@@ -74,6 +75,25 @@ struct proc_notify {
 	__u32 tgid;
 	__u32 parent_tgid;
 	__u32 pad;
+};
+
+/*
+ * record --events: one off-CPU interval, sent through the events ring buffer
+ * at switch-in. Timestamps are bpf_ktime_get_ns() (CLOCK_MONOTONIC).
+ * blocked_ns is the part until the wakeup; the rest waited for a CPU.
+ */
+struct offcpu_event {
+	__u64 off_ts;		/* switch-out */
+	__u64 total_ns;		/* switch-out to switch-in */
+	__u64 blocked_ns;	/* switch-out to wakeup (0 when preempted) */
+	__u64 user_stack_id;
+	__u64 kern_stack_id;
+	__u32 tgid;
+	__u32 tid;
+	__u32 waker_tid;	/* 0: wakeup not seen (or preempted) */
+	__u8 state;		/* one enum offcpu_state bit */
+	__u8 pad[3];
+	char comm[TASK_COMM_LEN];
 };
 
 #endif /* WAITPROF_OFFCPU_H */

@@ -50,7 +50,7 @@ static void on_stop_signal(int sig)
 enum {
 	OPT_STATE = 1000, OPT_HIST_SIZE, OPT_STACK_SIZE, OPT_NO_CACHE, OPT_VERIFY,
 	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_UNWIND, OPT_UNWIND_ROWS, OPT_NO_LOCKS, OPT_NO_KLOCKS,
-	OPT_UPROBES, OPT_UPROBE_SAMPLE,
+	OPT_UPROBES, OPT_UPROBE_SAMPLE, OPT_EVENTS, OPT_EVENTS_BUFFER,
 };
 
 static const struct argp_option record_options[] = {
@@ -75,6 +75,8 @@ static const struct argp_option record_options[] = {
 	{ "no-kernel-locks", OPT_NO_KLOCKS, NULL, 0, "Record futex waits but not kernel lock contention" },
 	{ "uprobes", OPT_UPROBES, NULL, 0, "Also time every pthread mutex/rwlock acquisition with uprobes (costs a trap, ~20 us, per call: see docs/LOCKS.md)" },
 	{ "uprobe-sample-ms", OPT_UPROBE_SAMPLE, "ON/PERIOD", 0, "With --uprobes, probe only ON ms of every PERIOD ms (counts are then sampled)" },
+	{ "events", OPT_EVENTS, NULL, 0, "Also keep every off-CPU interval (time, thread, stacks, waker) for events-csv and chrome-trace reports" },
+	{ "events-buffer", OPT_EVENTS_BUFFER, "SIZE", 0, "With --events, the ring buffer size: bytes, or with K/M suffix (default 8M; lost events are counted)" },
 	{ "verbose", 'v', NULL, 0, "More messages (twice: libbpf debug output)" },
 	{ "quiet", 'q', NULL, 0, "Only errors on stderr" },
 	{},
@@ -118,6 +120,28 @@ static bool parse_count(const char *arg, uint32_t *out, uint32_t min)
 	if (!parse_u64(arg, &v) || v < min || v > (1u << 24))
 		return false;
 	*out = (uint32_t)v;
+	return true;
+}
+
+/* "65536", "64K", "8M": rounded up to a power of two by the collector. */
+static bool parse_buffer_size(const char *arg, uint32_t *out)
+{
+	char num[32];
+	uint64_t v, mult = 1;
+	size_t len = strlen(arg);
+
+	if (!len || len >= sizeof(num))
+		return false;
+	memcpy(num, arg, len + 1);
+	if (num[len - 1] == 'K' || num[len - 1] == 'k')
+		mult = 1024;
+	else if (num[len - 1] == 'M' || num[len - 1] == 'm')
+		mult = 1024 * 1024;
+	if (mult > 1)
+		num[len - 1] = '\0';
+	if (!parse_u64(num, &v) || v * mult < 4096 || v * mult > (1ull << 30))
+		return false;
+	*out = (uint32_t)(v * mult);
 	return true;
 }
 
@@ -188,6 +212,11 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 		if (sscanf(arg, "%u/%u", &a->locks.sample_on_ms, &a->locks.sample_period_ms) != 2 ||
 		    !a->locks.sample_on_ms || a->locks.sample_on_ms >= a->locks.sample_period_ms)
 			argp_failure(state, 2, 0, "invalid --uprobe-sample-ms '%s' (ON/PERIOD, 0 < ON < PERIOD)", arg);
+		break;
+	case OPT_EVENTS: o->emit_events = true; break;
+	case OPT_EVENTS_BUFFER:
+		if (!parse_buffer_size(arg, &o->events_buffer))
+			argp_failure(state, 2, 0, "invalid --events-buffer '%s' (4K to 1G)", arg);
 		break;
 	case 'v': a->verbose++; break;
 	case 'q': a->quiet = true; break;
@@ -311,6 +340,8 @@ static void record_meta(struct recording *rec, const struct record_args *a,
 	rec_set_meta(rec, "max_block_ns", buf);
 	snprintf(buf, sizeof(buf), "%u", a->offcpu.state_mask ? a->offcpu.state_mask : OFFCPU_STATE_ALL);
 	rec_set_meta(rec, "state_mask", buf);
+	if (a->offcpu.emit_events)
+		rec_set_meta(rec, "events_clock", "CLOCK_MONOTONIC");
 	rec_set_meta(rec, "unwinder", offcpu_unwinds_cfi(c) ? "cfi (frame pointers where no table)" :
 						       "frame-pointer (bounds-checked)");
 }
@@ -353,6 +384,19 @@ static int start_unwinder(struct offcpu_collector *c, struct proc_tracker *track
 	for (i = 0; i < a->offcpu.nr_pids && !a->command; i++)
 		proc_tracker_note(tracker, a->pids[i], false);
 	return 0;
+}
+
+/* Lost events are never silent: say how many, and what to do. */
+static void report_events_lost(const struct recording *rec)
+{
+	__u64 lost = rec_get_counter(rec, "events_lost") +
+		     rec_get_counter(rec, "events_dropped_no_memory");
+
+	if (lost)
+		err_msg("warning: %llu of %llu events lost (ring buffer full: raise --events-buffer)",
+			(unsigned long long)lost, (unsigned long long)(lost + rec->nr_events));
+	else
+		info_msg("%zu events, none lost", rec->nr_events);
 }
 
 static int finish_recording(struct record_args *a, struct offcpu_collector *c,
@@ -467,6 +511,7 @@ int cmd_record(int argc, char **argv)
 	err = offcpu_start(&collector, &a.offcpu, on_proc_notify, tracker);
 	if (err)
 		goto cleanup;
+	offcpu_set_event_sink(collector, rec);
 	err = start_unwinder(collector, tracker, &a, &unwinder);
 	if (err)
 		goto cleanup;
@@ -520,6 +565,8 @@ int cmd_record(int argc, char **argv)
 		 rec->nr_offcpu, rec->nr_stacks, rec->nr_procs,
 		 rec_get_counter(rec, "dropped_hist_full") +
 		 rec_get_counter(rec, "dropped_stack_map_full") ? " (some data dropped: see report)" : "");
+	if (a.offcpu.emit_events)
+		report_events_lost(rec);
 cleanup:
 	lock_destroy(locks);
 	offcpu_destroy(collector);

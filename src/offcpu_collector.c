@@ -18,6 +18,8 @@ struct offcpu_collector {
 	struct ring_buffer *notify_rb;
 	proc_notify_fn on_proc;
 	void *ctx;
+	struct recording *events_rec;	/* --events sink */
+	__u64 events_oom;		/* events user space had no memory for */
 	bool btf_mode;
 	bool cfi;
 };
@@ -35,6 +37,7 @@ static const char *const counter_names[CNT_NR] = {
 	[CNT_CACHE_MISMATCH_KERN] = "stack_cache_mismatch_kernel",
 	[CNT_FILTERED_DURATION] = "filtered_by_duration",
 	[CNT_NEW_PROCESS_LOST] = "process_notifications_lost",
+	[CNT_EVENTS_LOST] = "events_lost",
 };
 
 static int on_notify(void *ctx, void *data, size_t size)
@@ -44,6 +47,37 @@ static int on_notify(void *ctx, void *data, size_t size)
 	if (size >= sizeof(struct proc_notify) && c->on_proc)
 		c->on_proc(c->ctx, data);
 	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct offcpu_collector *c = ctx;
+
+	if (size < sizeof(struct offcpu_event) || !c->events_rec)
+		return 0;
+	if (rec_add_event(c->events_rec, data))
+		c->events_oom++;
+	return 0;
+}
+
+void offcpu_set_event_sink(struct offcpu_collector *c, struct recording *rec)
+{
+	c->events_rec = rec;
+}
+
+#define DEFAULT_EVENTS_BUFFER (8u << 20)
+
+/* The ring must be a power-of-2 multiple of the page size. */
+static __u32 events_ring_size(const struct offcpu_opts *o)
+{
+	__u32 page = (__u32)sysconf(_SC_PAGESIZE), size = page;
+	__u32 want = o->events_buffer ? o->events_buffer : DEFAULT_EVENTS_BUFFER;
+
+	if (!o->emit_events)
+		return page;
+	while (size < want && size < (1u << 30))
+		size <<= 1;
+	return size;
 }
 
 #define DEFAULT_UNWIND_ROWS (1u << 20)	/* 8 MiB of kernel memory */
@@ -79,6 +113,7 @@ static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
 	ro->self_tgid = getpid();
 	ro->cache_verify_every = o->verify_every;
 	ro->stack_cache = !o->no_stack_cache;
+	ro->emit_events = o->emit_events;
 }
 
 /* Chooses tp_btf or raw_tp programs before load (never by retrying). */
@@ -146,6 +181,7 @@ int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
 		bpf_map__set_max_entries(c->skel->maps.offcpu_hist, o->hist_entries);
 	if (o->stack_entries)
 		bpf_map__set_max_entries(c->skel->maps.stacks, o->stack_entries);
+	bpf_map__set_max_entries(c->skel->maps.events, events_ring_size(o));
 	err = offcpu_bpf__load(c->skel);
 	if (err) {
 		bpf_env_explain_load_error("off-CPU", err);
@@ -162,6 +198,13 @@ int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
 		err = -errno;
 		err_msg("cannot open the notification ring buffer: %s", strerror(-err));
 		goto fail;
+	}
+	if (o->emit_events) {
+		err = ring_buffer__add(c->notify_rb, bpf_map__fd(c->skel->maps.events), on_event, c);
+		if (err) {
+			err_msg("cannot open the events ring buffer: %s", strerror(-err));
+			goto fail;
+		}
 	}
 	err = offcpu_bpf__attach(c->skel);
 	if (err) {
@@ -321,9 +364,17 @@ int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
 		if (err)
 			break;
 	}
+	/* Intervals whose histogram entry was dropped still name stacks. */
+	for (size_t i = 0; i < rec->nr_events && !err; i++) {
+		err = drain_stack(stacks_fd, rec->events[i].user_stack_id, rec, &seen);
+		if (!err)
+			err = drain_stack(stacks_fd, rec->events[i].kern_stack_id, rec, &seen);
+	}
 	id_set_free(&seen);
 	if (!err)
 		err = drain_counters(c, rec);
+	if (!err && c->events_rec)
+		err = rec_add_counter(rec, "events_dropped_no_memory", c->events_oom);
 	return err;
 }
 

@@ -31,6 +31,8 @@ struct offcpu_opts {
 	bool force_raw_tp;	/* test the fallback path on kernels with tp_btf */
 	bool unwind_fp;		/* frame pointers only, no CFI tables */
 	uint32_t unwind_rows;	/* CFI row budget (cfi_rows capacity) */
+	bool emit_events;	/* --events: every interval through a ring buffer */
+	uint32_t events_buffer;	/* its size in bytes (power of 2, >= page) */
 };
 
 struct offcpu_collector;
@@ -49,7 +51,9 @@ bool offcpu_unwinds_cfi(const struct offcpu_collector *c);
 const char *offcpu_attach_mode(const struct offcpu_collector *c);
 /* Adds a process to the filter (for -- COMMAND, before it execs). */
 int offcpu_trace_tgid(struct offcpu_collector *c, int tgid);
-/* Delivers process notifications; returns <0 on error. */
+/* With emit_events: where polled events go (rec_add_event). */
+void offcpu_set_event_sink(struct offcpu_collector *c, struct recording *rec);
+/* Delivers process notifications (and events); returns <0 on error. */
 int offcpu_poll(struct offcpu_collector *c, int timeout_ms);
 /* Maps other collectors share (bpf_map__reuse_fd before their load), so a
  * stack id and the process filter mean one thing in every object. */

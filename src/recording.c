@@ -47,6 +47,7 @@ void rec_free(struct recording *rec)
 		free(rec->counters[i].name);
 	for (i = 0; i < rec->nr_lock_names; i++)
 		free(rec->lock_names[i].name);
+	free(rec->events);
 	free(rec->locks);
 	free(rec->lock_holders);
 	free(rec->lock_names);
@@ -199,6 +200,26 @@ int rec_add_lock_name(struct recording *rec, __u32 pid, __u64 addr, const char *
 	n->offset = offset;
 	n->name = strdup(name);
 	return n->name ? 0 : -ENOMEM;
+}
+
+/* Events come by the million: grow by doubling, not one at a time. */
+int rec_add_event(struct recording *rec, const struct offcpu_event *ev)
+{
+	struct offcpu_event *grown;
+	size_t cap;
+
+	if (rec->nr_events == rec->cap_events) {
+		cap = rec->cap_events ? rec->cap_events * 2 : 4096;
+		grown = realloc(rec->events, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		rec->events = grown;
+		rec->cap_events = cap;
+	}
+	rec->events[rec->nr_events] = *ev;
+	rec->events[rec->nr_events].comm[TASK_COMM_LEN - 1] = '\0';
+	rec->nr_events++;
+	return 0;
 }
 
 static char *strdup_or_null(const char *s, bool *oom)

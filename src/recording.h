@@ -31,6 +31,7 @@ enum rec_section_type {
 	REC_SEC_LOCKS,		/* struct lock_key + lock_val records */
 	REC_SEC_LOCK_HOLDERS,	/* struct lock_holder_key + lock_holder_val records */
 	REC_SEC_LOCK_NAMES,	/* (pid, address) -> variable name, resolved at record time */
+	REC_SEC_EVENTS = 32,	/* struct offcpu_event records (record --events) */
 };
 
 struct rec_meta {
@@ -117,6 +118,9 @@ struct recording {
 	size_t nr_lock_holders;
 	struct rec_lock_name *lock_names;	/* sorted by (pid, addr) after rec_finish() */
 	size_t nr_lock_names;
+	struct offcpu_event *events;	/* record --events, in arrival order */
+	size_t nr_events;
+	size_t cap_events;
 };
 
 struct recording *rec_new(void);
@@ -142,6 +146,7 @@ int rec_add_lock_name(struct recording *rec, __u32 pid, __u64 addr, const char *
 		      __u64 offset);
 const struct rec_lock_name *rec_find_lock_name(const struct recording *rec, __u32 pid,
 					       __u64 addr);
+int rec_add_event(struct recording *rec, const struct offcpu_event *ev);
 /* Sorts the arrays for the lookups below. */
 void rec_finish(struct recording *rec);
 

@@ -196,6 +196,13 @@ static void write_locks(struct wbuf *b, const struct recording *rec)
 	write_lock_names(b, rec);
 }
 
+static void write_events(struct wbuf *b, const struct recording *rec)
+{
+	if (rec->nr_events)
+		write_records(b, REC_SEC_EVENTS, rec->events, rec->nr_events,
+			      sizeof(struct offcpu_event));
+}
+
 static int write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
@@ -231,6 +238,7 @@ int rec_write(const struct recording *rec, const char *path)
 	write_symbols(&b, rec);
 	write_counters(&b, rec);
 	write_locks(&b, rec);
+	write_events(&b, rec);
 	section_begin(&b, REC_SEC_END, &s);
 	section_end(&b, s);
 	if (b.oom) {
@@ -492,6 +500,25 @@ static int read_lock_names(struct rbuf *r, struct recording *rec)
 	return r->bad || rbuf_left(r) ? -EINVAL : 0;
 }
 
+static int read_events(struct rbuf *r, struct recording *rec)
+{
+	__u32 size = rbuf_u32(r), n = rbuf_u32(r), i;
+	struct offcpu_event ev;
+
+	if (size != sizeof(ev))
+		return -EPROTO;
+	if ((__u64)n * size != rbuf_left(r))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		rbuf_get(r, &ev, sizeof(ev));
+		if (r->bad)
+			return -EINVAL;
+		if (rec_add_event(rec, &ev))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static const char *section_name(__u32 type)
 {
 	static const char *names[] = {
@@ -502,6 +529,8 @@ static const char *section_name(__u32 type)
 		[REC_SEC_LOCK_HOLDERS] = "lock holders", [REC_SEC_LOCK_NAMES] = "lock names",
 	};
 
+	if (type == REC_SEC_EVENTS)
+		return "events";
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
 }
 
@@ -518,6 +547,7 @@ static int read_section(__u32 type, struct rbuf *r, struct recording *rec)
 	case REC_SEC_LOCKS: return read_locks(r, rec);
 	case REC_SEC_LOCK_HOLDERS: return read_lock_holders(r, rec);
 	case REC_SEC_LOCK_NAMES: return read_lock_names(r, rec);
+	case REC_SEC_EVENTS: return read_events(r, rec);
 	default: return 0;	/* newer section: skip it */
 	}
 }
