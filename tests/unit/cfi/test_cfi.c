@@ -3,7 +3,8 @@
  * CFI tables against readelf, the lookup against a linear scan, the PLT,
  * bounds and CFA-order rules on synthetic stacks, .debug_frame, the cache,
  * and the build figures. Usage: test_cfi tables [debug_frame_binary
- * [split_binary]] | synthetic | figures | live TARGET | bpf TARGET.
+ * [split_binary]] | synthetic | figures | live TARGET | bpf TARGET |
+ * real MIN_FRAMES MIN_THREADS COMMAND....
  */
 #include <errno.h>
 #include <stdint.h>
@@ -314,11 +315,13 @@ int main(int argc, char **argv)
 		test_figures();
 	} else if (!strcmp(mode, "live") && argc > 2) {
 		test_unwind_live(argv[2]);
+	} else if (!strcmp(mode, "real") && argc > 4) {
+		test_unwind_real(argv + 4, (uint32_t)atoi(argv[2]), atoi(argv[3]));
 	} else if (!strcmp(mode, "bpf") && argc > 2) {
 		test_bpf_walk(argv[2]);
 	} else {
 		fprintf(stderr, "usage: %s tables [debug_frame_binary [split_binary]] | synthetic"
-			" | figures | live TARGET | bpf TARGET\n",
+			" | figures | live TARGET | bpf TARGET | real MIN_FRAMES MIN_THREADS COMMAND...\n",
 			argv[0]);
 		return 2;
 	}

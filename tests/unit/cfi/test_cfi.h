@@ -25,6 +25,7 @@ extern int test_failures;
 int test_libc_path(char *buf, size_t size);
 int test_unwind_live(const char *target);
 int test_bpf_walk(const char *target);
+int test_unwind_real(char **argv, uint32_t min_frames, int min_threads);
 
 /* Shared by the live tests: cfi_target's three threads (main, thread,
  * signal), stopped with ptrace and read through /proc/PID/mem. */

@@ -5,6 +5,7 @@
  * unwind it with the reference walker over /proc/PID/mem, and require the
  * full chain, in order, to the outermost frame.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -278,6 +279,119 @@ cleanup:
 	for (i = 0; i < 8; i++)
 		if (sc[i].path[0])
 			test_syms_free(&sc[i].syms);
+	cfi_proc_maps_free(&pm);
+	cfi_pool_free(&pool);
+	cfi_cache_free(cache);
+	free(proc);
+	return 0;
+}
+
+/* Are all of pid's threads sleeping (state S)? Fills tids. */
+static int sleeping_threads(pid_t pid, pid_t *tids, int max, bool *all_sleeping)
+{
+	char path[96], stat[256], *paren;
+	struct dirent *de;
+	int n = 0, fd;
+	ssize_t len;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	*all_sleeping = true;
+	while ((de = readdir(dir)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		tids[n] = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tids[n]);
+		fd = open(path, O_RDONLY);
+		len = fd >= 0 ? read(fd, stat, sizeof(stat) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		stat[len > 0 ? len : 0] = '\0';
+		paren = strrchr(stat, ')');
+		if (!paren || paren[1] != ' ' || paren[2] != 'S')
+			*all_sleeping = false;
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * A program no one here wrote (argv), once it has min_threads threads and
+ * all of them sleep in two polls in a row: every thread must unwind to its
+ * outermost frame (stop END) with at least min_frames frames and no read
+ * outside its stack.
+ */
+int test_unwind_real(char **argv, uint32_t min_frames, int min_threads)
+{
+	struct user_regs_struct regs;
+	struct cfi_cache *cache = cfi_cache_new();
+	struct cfi_proc *proc = calloc(1, sizeof(*proc));
+	struct cfi_proc_maps pm = { 0 };
+	struct cfi_pool pool = { 0 };
+	pid_t tids[64], pid;
+	int n = 0, i, tries, mem_fd = -1, stopped = 0, err, settled = 0;
+	bool all_sleeping = false;
+	char mem[64];
+
+	if (!cache || !proc)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	CHECK(pid > 0, "fork");
+	for (tries = 0; pid > 0 && tries < 100 && settled < 2; tries++) {
+		usleep(50000);
+		n = sleeping_threads(pid, tids, 64, &all_sleeping);
+		settled = all_sleeping && n >= min_threads ? settled + 1 : 0;
+	}
+	CHECK(settled == 2, "%s: %d threads (want %d), not all asleep", argv[0], n, min_threads);
+	if (settled != 2)
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		struct cfi_unwind_result res;
+		uint64_t ips[MAX_FRAMES];
+		struct mem_reader mr;
+		struct cfi_regs r;
+
+		err = stop_thread(tids[i], &regs);
+		CHECK(!err, "stop %d: %d", tids[i], err);
+		if (err)
+			break;
+		stopped = i + 1;
+		if (!i) {	/* maps and tables once, with the first thread stopped */
+			err = cfi_proc_maps_load(pid, cache, &pm) ?: cfi_proc_pack(&pm, &pool, proc);
+			snprintf(mem, sizeof(mem), "/proc/%d/mem", pid);
+			mem_fd = open(mem, O_RDONLY | O_CLOEXEC);
+			CHECK(!err && mem_fd >= 0, "maps/tables of %s: %d", argv[0], err);
+			if (err || mem_fd < 0)
+				break;
+		}
+		r = (struct cfi_regs){ regs.rip, regs.rsp, regs.rbp };
+		mr = (struct mem_reader){ mem_fd, regs.rsp, cfi_proc_stack_end(&pm, regs.rsp), 0 };
+		cfi_unwind_user(&r, mr.hi, proc, pool.rows, pool.nr, mem_read, &mr, ips, MAX_FRAMES,
+				&res);
+		printf("%s thread %d: %u frames, stop %s, %u reads\n", argv[0], tids[i], res.nr,
+		       cfi_stop_name(res.stop), res.reads);
+		CHECK(res.stop == CFI_STOP_END && res.nr >= min_frames && !mr.violations,
+		      "%s thread %d: %u frames, stop %s, %u reads outside the stack", argv[0],
+		      tids[i], res.nr, cfi_stop_name(res.stop), mr.violations);
+	}
+	printf("%s: %d threads, %u executable mappings, %u rows\n", argv[0], n, proc->nr, pool.nr);
+cleanup:
+	for (i = 0; i < stopped; i++)
+		ptrace(PTRACE_DETACH, tids[i], 0, 0);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (mem_fd >= 0)
+		close(mem_fd);
 	cfi_proc_maps_free(&pm);
 	cfi_pool_free(&pool);
 	cfi_cache_free(cache);
