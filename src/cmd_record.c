@@ -521,8 +521,7 @@ int cmd_record(int argc, char **argv)
 		a.locks.nr_pids = a.offcpu.nr_pids;
 		a.locks.min_ns = a.offcpu.min_ns;
 		a.locks.force_raw_tp = a.offcpu.force_raw_tp;
-		err = lock_start(&locks, &a.locks, offcpu_stacks_fd(collector),
-				 offcpu_traced_tgids_fd(collector));
+		err = lock_start(&locks, &a.locks, collector);
 		if (err && a.locks.uprobes)
 			goto cleanup;
 		if (err)

@@ -20,7 +20,7 @@
 #include "stack_names.h"
 #include "util.h"
 
-#define CLASSIFY_FRAMES 4	/* innermost frames looked at */
+#define CLASSIFY_FRAMES 12	/* innermost libc frames looked at */
 #define RWLOCK_SIZE	56	/* sizeof(pthread_rwlock_t) on 64-bit glibc */
 #define COND_SIZE	48	/* sizeof(pthread_cond_t) */
 
@@ -194,14 +194,22 @@ static bool contains(const char *name, const char *part)
 	return name && strstr(name, part);
 }
 
-/* The kind a stack's innermost frames say, or -1. */
+static bool in_libc(const struct named_frame *f)
+{
+	const char *m = f->sym ? f->sym->module : NULL;
+
+	return !m || strstr(m, "/libc.so") || strstr(m, "/libc-") || strstr(m, "/libpthread");
+}
+
+/* The kind a stack's innermost frames say, or -1. Only the thread library's
+ * own frames count: the application's names ("mutex_worker") say nothing. */
 static int kind_of_stack(const struct recording *rec, __u64 stack_id, __u32 pid,
 			 struct named_stack *ns)
 {
 	unsigned int i;
 
 	stack_names(rec, stack_id, pid, ns);
-	for (i = 0; i < ns->nr && i < CLASSIFY_FRAMES; i++) {
+	for (i = 0; i < ns->nr && i < CLASSIFY_FRAMES && in_libc(&ns->frames[i]); i++) {
 		const char *n = ns->frames[i].name;
 
 		if (contains(n, "cond_") || contains(n, "condvar"))

@@ -14,6 +14,7 @@
 #include "bpf_env.h"
 #include "lock.skel.h"
 #include "lock_collector.h"
+#include "offcpu_collector.h"
 #include "util.h"
 
 /* The probed functions; the index is the attach cookie (enum lock_uprobe_fn). */
@@ -315,8 +316,42 @@ static int attach_tracepoints(struct lock_collector *c, const struct lock_opts *
 	return 0;
 }
 
-int lock_start(struct lock_collector **out, const struct lock_opts *o, int stacks_fd,
-	       int tgids_fd)
+/* Maps the lock object shares with the offcpu object: one stack id space,
+ * one process filter, and the user-stack unwinder's tables and caches. */
+static bool is_shared_map(const char *name)
+{
+	return !strcmp(name, "stacks") || !strcmp(name, "traced_tgids") ||
+	       !strncmp(name, "cfi_", 4) || !strncmp(name, "unwind_", 7) ||
+	       !strcmp(name, "stack_bounds_map");
+}
+
+static int share_maps(struct lock_bpf *skel, const struct offcpu_collector *shared)
+{
+	struct bpf_map *map, *theirs;
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (!is_shared_map(bpf_map__name(map)))
+			continue;
+		theirs = offcpu_map(shared, bpf_map__name(map));
+		if (!theirs)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(theirs));
+		if (err) {
+			err_msg("cannot share the %s map with the lock programs: %s",
+				bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	/* Walk user stacks the way the off-CPU programs do. */
+	skel->rodata->unwind_cfi = offcpu_unwinds_cfi(shared);
+	skel->rodata->find_stack_vma = bpf_env_has_task_storage() &&
+				       bpf_env_has_helper(BPF_FUNC_find_vma);
+	return 0;
+}
+
+int lock_start(struct lock_collector **out, const struct lock_opts *o,
+	       const struct offcpu_collector *shared)
 {
 	struct lock_collector *c;
 	int err;
@@ -334,13 +369,9 @@ int lock_start(struct lock_collector **out, const struct lock_opts *o, int stack
 	choose_programs(c, o);
 	if (o->hist_entries)
 		bpf_map__set_max_entries(c->skel->maps.lock_hist, o->hist_entries);
-	err = bpf_map__reuse_fd(c->skel->maps.stacks, stacks_fd);
-	if (!err)
-		err = bpf_map__reuse_fd(c->skel->maps.traced_tgids, tgids_fd);
-	if (err) {
-		err_msg("cannot share the stack map with the lock programs: %s", strerror(-err));
+	err = share_maps(c->skel, shared);
+	if (err)
 		goto fail;
-	}
 	err = lock_bpf__load(c->skel);
 	if (err) {
 		bpf_env_explain_load_error("lock", err);

@@ -28,10 +28,13 @@ struct lock_opts {
 
 struct lock_collector;
 
-/* Opens, loads (reusing stacks_fd and tgids_fd) and attaches. Returns 0 or a
+struct offcpu_collector;
+
+/* Opens, loads and attaches; shares the stack map, the process filter and
+ * the unwinder's maps of the (started) offcpu collector. Returns 0 or a
  * negative errno after printing one line that says what to do. */
-int lock_start(struct lock_collector **out, const struct lock_opts *opts, int stacks_fd,
-	       int tgids_fd);
+int lock_start(struct lock_collector **out, const struct lock_opts *opts,
+	       const struct offcpu_collector *shared);
 /* "futex" plus ", kernel (tp_btf)" etc.: what is attached. */
 const char *lock_sources(const struct lock_collector *c);
 /* Opens and closes the uprobe sampling window; call every ~100 ms. */
