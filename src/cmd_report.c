@@ -8,6 +8,7 @@
 #include "output_file.h"
 #include "recording.h"
 #include "report.h"
+#include "report_csv.h"
 #include "report_locks.h"
 #include "util.h"
 
@@ -15,6 +16,9 @@ enum report_format {
 	FORMAT_TEXT,
 	FORMAT_FOLDED,
 	FORMAT_JSON,
+	FORMAT_CSV,
+	FORMAT_EVENTS_CSV,
+	FORMAT_CHROME_TRACE,
 };
 
 enum report_view {
@@ -34,7 +38,7 @@ struct report_args {
 enum { OPT_WAIT = 1000, OPT_TOP, OPT_VIEW };
 
 static const struct argp_option report_options[] = {
-	{ "format", 'F', "FORMAT", 0, "text (default), folded or json" },
+	{ "format", 'F', "FORMAT", 0, "text (default), folded, json, csv, events-csv or chrome-trace" },
 	{ "output", 'o', "FILE", 0, "Write to FILE instead of stdout" },
 	{ "wait", OPT_WAIT, "PART", 0, "all (default), blocked (until woken) or runqueue (woken, waiting for a CPU)" },
 	{ "top", OPT_TOP, "N", 0, "Text: show the N largest stacks (default 20, 0 = all)" },
@@ -55,8 +59,14 @@ static error_t parse_report_opt(int key, char *arg, struct argp_state *state)
 			a->format = FORMAT_FOLDED;
 		else if (!strcmp(arg, "json"))
 			a->format = FORMAT_JSON;
+		else if (!strcmp(arg, "csv"))
+			a->format = FORMAT_CSV;
+		else if (!strcmp(arg, "events-csv"))
+			a->format = FORMAT_EVENTS_CSV;
+		else if (!strcmp(arg, "chrome-trace"))
+			a->format = FORMAT_CHROME_TRACE;
 		else
-			argp_failure(state, 2, 0, "unknown format '%s' (text, folded, json)", arg);
+			argp_failure(state, 2, 0, "unknown format '%s' (text, folded, json, csv, events-csv, chrome-trace)", arg);
 		break;
 	case 'o': a->output = arg; break;
 	case OPT_WAIT:
@@ -99,6 +109,16 @@ static const struct argp report_argp = {
 	       "(bcc offcputime -f compatible): pipe it to 'waitprof flamegraph'.",
 };
 
+/* Per-interval formats need record --events: say so instead of writing nothing. */
+static int report_events(FILE *out, const struct recording *rec, bool chrome)
+{
+	if (!rec->nr_events && !rec_get_meta(rec, "events_clock")) {
+		err_msg("this recording has no events: record with --events");
+		return -ENODATA;
+	}
+	return chrome ? report_chrome_trace(out, rec) : report_events_csv(out, rec);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = { .opts.top = 20 };
@@ -134,6 +154,10 @@ int cmd_report(int argc, char **argv)
 		ret = report_offcpu_folded(out, rec, &a.opts);
 	else if (a.format == FORMAT_JSON)
 		ret = report_json(out, rec, &a.opts);
+	else if (a.format == FORMAT_CSV)
+		ret = report_csv(out, rec);
+	else if (a.format == FORMAT_EVENTS_CSV || a.format == FORMAT_CHROME_TRACE)
+		ret = report_events(out, rec, a.format == FORMAT_CHROME_TRACE);
 	else
 		ret = report_text(out, rec, &a.opts);
 	if (fflush(out) || ferror(out)) {

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Spreadsheet and timeline exports of a recording. */
+#ifndef WAITPROF_REPORT_CSV_H
+#define WAITPROF_REPORT_CSV_H
+
+#include <stdio.h>
+
+#include "recording.h"
+#include "stack_names.h"
+
+/* One row per off-CPU entry and per lock (report --format csv). */
+int report_csv(FILE *out, const struct recording *rec);
+/* One row per recorded interval (report --format events-csv). */
+int report_events_csv(FILE *out, const struct recording *rec);
+/* Chrome trace-event JSON (report --format chrome-trace). */
+int report_chrome_trace(FILE *out, const struct recording *rec);
+
+/*
+ * A stack as one string, outermost first: user frames, then kernel frames
+ * suffixed "_[k]", inlined ones "_[i]", joined by ';' (names unchanged, so
+ * they may hold ';'). Returns the length, or -ENOMEM. *buf is reused.
+ */
+int report_stack_string(const struct recording *rec, __u64 user_id, __u64 kern_id,
+			__u32 pid, struct named_stack *ns, char **buf, size_t *cap);
+
+#endif
