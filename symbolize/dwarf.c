@@ -44,9 +44,48 @@ struct cu_info {
 	struct func_entry *funcs;
 };
 
+/* libdw 0.188 runs strlen over string sections: one that does not end in
+ * NUL makes it read past the section (found by fuzz_elf). */
+static bool string_sections_terminated(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+		Elf_Data *data;
+		GElf_Shdr shdr;
+		size_t len;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name)
+			continue;
+		len = strlen(name);
+		if ((strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)) || len < 3 ||
+		    strcmp(name + len - 3, "str"))
+			continue;
+		/* Compressed sections are checked as libdw will see them. */
+		if (shdr.sh_flags & SHF_COMPRESSED)
+			elf_compress(scn, 0, 0);
+		else if (name[1] == 'z')
+			elf_compress_gnu(scn, 0, 0);
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_size &&
+		    (!data->d_buf || ((const char *)data->d_buf)[data->d_size - 1] != '\0'))
+			return false;
+	}
+	return true;
+}
+
 int dwarf_index_open(Elf *elf, struct dwarf_index *index)
 {
 	memset(index, 0, sizeof(*index));
+	if (!string_sections_terminated(elf))
+		return -EINVAL;
 	index->dwarf = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	return index->dwarf ? 0 : -ENOENT;
 }

@@ -3,7 +3,9 @@
  * Malformed ELF files: truncated and byte-flipped copies of a real one must
  * give ?? or a clear error, never a crash. Prints what it saw.
  *
- * usage: test_malformed ELF ROUNDS SEED
+ * usage: test_malformed ELF ROUNDS SEED [CRASHER...]
+ * CRASHERs are inputs that once broke something (tests/symbolize/corpus/),
+ * probed as they are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,8 +88,8 @@ int main(int argc, char **argv)
 	size_t size, len, i;
 	int rounds, r, fd;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s ELF ROUNDS SEED\n", argv[0]);
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s ELF ROUNDS SEED [CRASHER...]\n", argv[0]);
 		return 2;
 	}
 	orig = read_file(argv[1], &size);
@@ -121,6 +123,12 @@ int main(int argc, char **argv)
 		probe(path, &flipped);
 	}
 	unlink(path);
+	for (i = 4; i < (size_t)argc; i++) {
+		struct tally crasher = { 0 };
+
+		probe(argv[i], &crasher);
+		printf("%s: %s\n", argv[i], crasher.opened ? "opened" : "refused");
+	}
 	printf("truncated: %d opened, %d refused, %d lookups named, %d gave ??\n",
 	       truncated.opened, truncated.refused, truncated.named, truncated.unnamed);
 	printf("flipped:   %d opened, %d refused, %d lookups named, %d gave ??\n",
