@@ -332,6 +332,32 @@ static __always_inline void count_entry(__u32 target)
 		__sync_fetch_and_add(&stats->entries, 1);
 }
 
+/*
+ * A new call's slot at or above a frame's slot means that frame's call is
+ * over: it was left by longjmp and its return will never come. The one
+ * exception is a tail call (a jmp from one probed function to another):
+ * the same slot, now holding the trampoline instead of a real address.
+ */
+static __always_inline void drop_abandoned(struct thread_calls *tc, __u64 sp, __u64 ret_addr)
+{
+	struct call_frame *top;
+	__u32 i, d;
+
+	for (i = 0; i < FUNCLAT_MAX_DEPTH; i++) {
+		d = tc->depth;
+		if (!d)
+			return;
+		top = &tc->frames[(d - 1) & DEPTH_MASK];
+		if (top->sp > sp)
+			return;
+		if (top->sp == sp && (tc->tramp_addr ? ret_addr == tc->tramp_addr :
+						       ret_addr != top->ret_addr))
+			return;
+		tc->depth = d - 1;
+		counter_add(FCNT_NEVER_RETURNED, 1);
+	}
+}
+
 SEC("uprobe")
 int BPF_KPROBE(funclat_entry)
 {
@@ -348,13 +374,14 @@ int BPF_KPROBE(funclat_entry)
 	tc = thread_get(tid, true);
 	if (!tc)
 		return 0;
+	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
+	drop_abandoned(tc, sp, ret_addr);
 	d = tc->depth;
 	if (d >= FUNCLAT_MAX_DEPTH) {
 		counter_add(FCNT_DEPTH_OVERFLOW, 1);
 		return 0;
 	}
 	tc->tgid = tgid;
-	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
 	/* The caller's own slot, if it is a call in progress, now holds the
 	 * trampoline: learn its address once. */
 	if (d && !tc->tramp_addr) {
@@ -396,6 +423,9 @@ int BPF_KRETPROBE(funclat_return)
 		counter_add(FCNT_UNMATCHED_RETURN, 1);
 		return 0;
 	}
+	/* The slot just popped still holds the trampoline's address. */
+	if (!tc->tramp_addr)
+		bpf_probe_read_user(&tc->tramp_addr, sizeof(tc->tramp_addr), (void *)slot);
 	/* Frames below this return's slot were left by longjmp or an
 	 * exception: their calls never returned. */
 	for (i = 0; i < FUNCLAT_MAX_DEPTH; i++) {

@@ -39,6 +39,7 @@ struct funclat_args {
 	uint32_t sample_every;
 	double max_rate;
 	bool no_stacks;
+	bool all_stacks;
 	bool no_cost;
 	int verbose;
 	bool quiet;
@@ -51,7 +52,7 @@ static void on_stop_signal(int sig)
 	stop_signal = sig;
 }
 
-enum { OPT_FORMAT = 1000, OPT_SAMPLE, OPT_MAX_RATE, OPT_NO_STACKS, OPT_NO_COST };
+enum { OPT_FORMAT = 1000, OPT_SAMPLE, OPT_MAX_RATE, OPT_NO_STACKS, OPT_STACKS, OPT_NO_COST };
 
 static const struct argp_option funclat_options[] = {
 	{ "pid", 'p', "PID[,PID...]", 0, "Trace these processes (default: every process, or the command)" },
@@ -62,6 +63,7 @@ static const struct argp_option funclat_options[] = {
 	{ "sample", OPT_SAMPLE, "N", 0, "Time 1 in N calls per thread, chosen at random (every hit still traps)" },
 	{ "max-rate", OPT_MAX_RATE, "CALLS_PER_SEC", 0, "Switch to sampling when calls come faster than this, and say so" },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not take the user stack at entry (no slow-call callers)" },
+	{ "stacks", OPT_STACKS, NULL, 0, "Also list the callers of all calls of every target (JSON: \"stacks\")" },
 	{ "no-cost", OPT_NO_COST, NULL, 0, "Do not measure the per-call probe cost at start" },
 	{ "verbose", 'v', NULL, 0, "More messages (twice: libbpf debug output)" },
 	{ "quiet", 'q', NULL, 0, "Only errors on stderr" },
@@ -110,6 +112,7 @@ static error_t parse_funclat_opt(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "invalid --max-rate '%s' (calls per second, >= 1)", arg);
 		break;
 	case OPT_NO_STACKS: a->no_stacks = true; break;
+	case OPT_STACKS: a->all_stacks = true; break;
 	case OPT_NO_COST: a->no_cost = true; break;
 	case 'v': a->verbose++; break;
 	case 'q': a->quiet = true; break;
@@ -121,6 +124,8 @@ static error_t parse_funclat_opt(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "no TARGET (e.g. c:write, ./app:journal_append, syscall:read)");
 		if (a->command && a->nr_pids)
 			argp_failure(state, 2, 0, "give -p or a command, not both");
+		if (a->all_stacks && a->no_stacks)
+			argp_failure(state, 2, 0, "--stacks needs stacks (drop --no-stacks)");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -236,7 +241,7 @@ static bool should_stop(const struct funclat_args *a, struct launcher *child, ui
 }
 
 static int build_results(struct funclat_collector *c, const struct funclat_plan *plan,
-			 struct funclat_stacks *stacks, struct funclat_result *res)
+			 struct funclat_stacks *stacks, bool all_stacks, struct funclat_result *res)
 {
 	size_t i;
 	int err;
@@ -251,12 +256,15 @@ static int build_results(struct funclat_collector *c, const struct funclat_plan 
 			return err;
 		r->entries = funclat_entries(c, i);
 		funclat_result_finish(r);
-		if (r->slow_above_ns > 0) {
+		if (r->slow_above_ns > 0)
 			err = funclat_stacks_slow(stacks, c, i, plan->targets[i].func,
-						  r->is_syscall, r->slow_above_ns, r);
-			if (err)
-				return err;
-		}
+						  r->is_syscall, r->slow_above_ns, &r->slow,
+						  &r->nr_slow);
+		if (!err && all_stacks)
+			err = funclat_stacks_slow(stacks, c, i, plan->targets[i].func,
+						  r->is_syscall, 0, &r->callers, &r->nr_callers);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -388,7 +396,7 @@ static int run(struct funclat_args *a, int argc, char **argv)
 	if (stop_signal)
 		info_msg("stopping on signal %d", (int)stop_signal);
 	funclat_read_counters(c, counters);
-	err = build_results(c, &plan, stacks, res);
+	err = build_results(c, &plan, stacks, a->all_stacks, res);
 	if (err) {
 		err_msg("cannot read the BPF maps: %s", strerror(-err));
 		goto cleanup;

@@ -52,18 +52,24 @@ void funclat_result_finish(struct funclat_result *r)
 		r->slow_above_ns = r->modality.antimode_ns;
 }
 
-void funclat_result_free(struct funclat_result *r)
+static void free_stacks(struct funclat_slow_stack *st, size_t nr)
 {
 	size_t i, j;
 
-	for (i = 0; i < r->nr_slow; i++) {
-		for (j = 0; j < r->slow[i].nr_frames; j++)
-			free(r->slow[i].frames[j]);
-		free(r->slow[i].frames);
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < st[i].nr_frames; j++)
+			free(st[i].frames[j]);
+		free(st[i].frames);
 	}
-	free(r->slow);
-	r->slow = NULL;
-	r->nr_slow = 0;
+	free(st);
+}
+
+void funclat_result_free(struct funclat_result *r)
+{
+	free_stacks(r->slow, r->nr_slow);
+	free_stacks(r->callers, r->nr_callers);
+	r->slow = r->callers = NULL;
+	r->nr_slow = r->nr_callers = 0;
 }
 
 static const char *dur(char *buf, size_t len, double ns)
@@ -111,10 +117,27 @@ static void text_histogram(FILE *out, const struct funclat_result *r)
 	}
 }
 
+static void text_stacks(FILE *out, const struct funclat_slow_stack *st, size_t nr)
+{
+	char a[32];
+	size_t i, j;
+
+	for (i = 0; i < nr; i++) {
+		const struct funclat_slow_stack *s = &st[i];
+
+		fprintf(out, "    %10s  %8llu calls  pid %-7d ", dur(a, sizeof(a), (double)s->total_ns),
+			(unsigned long long)s->count, s->pid);
+		for (j = 0; j < s->nr_frames; j++)
+			fprintf(out, "%s%s", j ? " <- " : "", s->frames[j]);
+		fputc('\n', out);
+	}
+	if (!nr)
+		fprintf(out, "    (no stacks: see the counters with -v)\n");
+}
+
 static void text_result(FILE *out, const struct funclat_result *r)
 {
 	char a[32], b[32], c[32], d[32], e[32], f[32], desc[512];
-	size_t i, j;
 
 	fprintf(out, "\n%s\n", r->label);
 	if (!r->count) {
@@ -129,21 +152,15 @@ static void text_result(FILE *out, const struct funclat_result *r)
 	text_histogram(out, r);
 	modality_describe(desc, sizeof(desc), &r->modality, "calls");
 	fprintf(out, "  modality: %s\n", desc);
+	if (r->nr_callers) {
+		fprintf(out, "  callers of all calls, most time first:\n");
+		text_stacks(out, r->callers, r->nr_callers);
+	}
 	if (!r->slow_above_ns)
 		return;
 	fprintf(out, "  slow calls (above %s) by caller, most time first:\n",
 		dur(a, sizeof(a), r->slow_above_ns));
-	for (i = 0; i < r->nr_slow; i++) {
-		const struct funclat_slow_stack *s = &r->slow[i];
-
-		fprintf(out, "    %10s  %8llu calls  pid %-7d ", dur(a, sizeof(a), (double)s->total_ns),
-			(unsigned long long)s->count, s->pid);
-		for (j = 0; j < s->nr_frames; j++)
-			fprintf(out, "%s%s", j ? " <- " : "", s->frames[j]);
-		fputc('\n', out);
-	}
-	if (!r->nr_slow)
-		fprintf(out, "    (no stacks: see the counters with -v)\n");
+	text_stacks(out, r->slow, r->nr_slow);
 }
 
 static void write_text(FILE *out, const struct funclat_result *res, size_t nr,
@@ -195,23 +212,13 @@ static void json_histogram(FILE *out, const struct funclat_result *r)
 	fputc(']', out);
 }
 
-static void json_result(FILE *out, const struct funclat_result *r)
+static void json_stacks(FILE *out, const struct funclat_slow_stack *st, size_t nr)
 {
 	size_t i, j;
 
-	fputs("{\"target\":", out);
-	json_write_string(out, r->label);
-	fprintf(out, ",\"kind\":\"%s\",\"count\":%llu,\"entries\":%llu,\"total_ns\":%llu,"
-		"\"p50_ns\":%.0f,\"p90_ns\":%.0f,\"p99_ns\":%.0f,\"max_ns\":%llu,\"histogram\":",
-		r->is_syscall ? "syscall" : "function", (unsigned long long)r->count,
-		(unsigned long long)r->entries, (unsigned long long)r->total_ns, r->p50_ns,
-		r->p90_ns, r->p99_ns, (unsigned long long)r->max_ns);
-	json_histogram(out, r);
-	fputs(",\"modality\":", out);
-	modality_write_json(out, &r->modality);
-	fprintf(out, ",\"slow_above_ns\":%.0f,\"slow_stacks\":[", r->slow_above_ns);
-	for (i = 0; i < r->nr_slow; i++) {
-		const struct funclat_slow_stack *s = &r->slow[i];
+	fputc('[', out);
+	for (i = 0; i < nr; i++) {
+		const struct funclat_slow_stack *s = &st[i];
 
 		fprintf(out, "%s{\"pid\":%d,\"count\":%llu,\"total_ns\":%llu,\"frames\":[",
 			i ? "," : "", s->pid, (unsigned long long)s->count,
@@ -223,7 +230,29 @@ static void json_result(FILE *out, const struct funclat_result *r)
 		}
 		fputs("]}", out);
 	}
-	fputs("]}", out);
+	fputc(']', out);
+}
+
+static void json_result(FILE *out, const struct funclat_result *r)
+{
+
+	fputs("{\"target\":", out);
+	json_write_string(out, r->label);
+	fprintf(out, ",\"kind\":\"%s\",\"count\":%llu,\"entries\":%llu,\"total_ns\":%llu,"
+		"\"p50_ns\":%.0f,\"p90_ns\":%.0f,\"p99_ns\":%.0f,\"max_ns\":%llu,\"histogram\":",
+		r->is_syscall ? "syscall" : "function", (unsigned long long)r->count,
+		(unsigned long long)r->entries, (unsigned long long)r->total_ns, r->p50_ns,
+		r->p90_ns, r->p99_ns, (unsigned long long)r->max_ns);
+	json_histogram(out, r);
+	fputs(",\"modality\":", out);
+	modality_write_json(out, &r->modality);
+	fprintf(out, ",\"slow_above_ns\":%.0f,\"slow_stacks\":", r->slow_above_ns);
+	json_stacks(out, r->slow, r->nr_slow);
+	if (r->callers) {
+		fputs(",\"stacks\":", out);
+		json_stacks(out, r->callers, r->nr_callers);
+	}
+	fputc('}', out);
 }
 
 static void write_json(FILE *out, const struct funclat_result *res, size_t nr,

@@ -34,6 +34,8 @@ struct funclat_result {
 	double slow_above_ns;	/* the antimode; 0 when not bimodal */
 	struct funclat_slow_stack *slow;
 	size_t nr_slow;
+	struct funclat_slow_stack *callers;	/* --stacks: all calls */
+	size_t nr_callers;
 };
 
 struct funclat_cost {

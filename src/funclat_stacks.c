@@ -99,7 +99,7 @@ static bool bucket_slow(unsigned int b, double above_ns)
 {
 	double lo = (double)hist_bucket_lower(b), hi;
 
-	if (b == HIST_OVERFLOW)
+	if (above_ns <= 0 || b == HIST_OVERFLOW)
 		return true;	/* beyond the range: slow by any measure */
 	hi = (double)hist_bucket_upper(b);
 	return (lo + hi) / 2 >= above_ns;
@@ -226,7 +226,7 @@ static int describe_stack(struct funclat_stacks *s, struct funclat_collector *c,
 
 int funclat_stacks_slow(struct funclat_stacks *s, struct funclat_collector *c, __u32 target,
 			const char *func, bool is_syscall, double above_ns,
-			struct funclat_result *r)
+			struct funclat_slow_stack **out, size_t *nr_out)
 {
 	struct slow_collect sc = { .target = target, .above_ns = above_ns };
 	size_t nr, i;
@@ -239,14 +239,14 @@ int funclat_stacks_slow(struct funclat_stacks *s, struct funclat_collector *c, _
 	qsort(sc.entries, nr, sizeof(*sc.entries), cmp_by_time);
 	if (nr > FUNCLAT_SLOW_STACKS_MAX)
 		nr = FUNCLAT_SLOW_STACKS_MAX;
-	r->slow = calloc(nr ? nr : 1, sizeof(*r->slow));
-	if (!r->slow) {
+	*out = calloc(nr ? nr : 1, sizeof(**out));
+	if (!*out) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	for (i = 0; i < nr && !err; i++) {
-		err = describe_stack(s, c, &sc.entries[i], func, is_syscall, &r->slow[i]);
-		r->nr_slow = i + 1;
+		err = describe_stack(s, c, &sc.entries[i], func, is_syscall, &(*out)[i]);
+		*nr_out = i + 1;
 	}
 cleanup:
 	free(sc.entries);

@@ -16,10 +16,10 @@ struct funclat_stacks *funclat_stacks_new(void);
 void funclat_stacks_free(struct funclat_stacks *s);
 /* (Re)reads a process's maps; the last good copy is kept once it is gone. */
 void funclat_stacks_note_process(struct funclat_stacks *s, int tgid);
-/* Fills r->slow with the stacks at entry of the calls slower than
- * above_ns, most total time first, at most FUNCLAT_SLOW_STACKS_MAX. */
+/* The stacks at entry of the calls slower than above_ns (0: all calls),
+ * most total time first, at most FUNCLAT_SLOW_STACKS_MAX. */
 int funclat_stacks_slow(struct funclat_stacks *s, struct funclat_collector *c, __u32 target,
 			const char *func, bool is_syscall, double above_ns,
-			struct funclat_result *r);
+			struct funclat_slow_stack **out, size_t *nr_out);
 
 #endif

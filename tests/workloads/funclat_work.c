@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Ground truth for waitprof funclat: functions with known call counts that
+ * time themselves. At exit one JSON line says what happened.
+ *
+ *   truth N      timed_call() N times, each sleeping a log-uniform 0.5-4 ms,
+ *                timed inside its body; recurse_depth(DEPTH) REC times;
+ *                jump_away() JUMPS times, which longjmps out and never
+ *                returns; EXITERS threads that call exit_inside(), which
+ *                calls pthread_exit; getppid() PPIDS times.
+ *   logger N E   log_worker() -> record_event() -> journal_append() N
+ *                times; journal_append writes a line to a file under a
+ *                mutex and every E-th call fdatasyncs it under the lock
+ *                (E = 0: never). Prints how many calls flushed.
+ *   spin N       probe_target() N times: an empty function, for the cost
+ *                benchmark; prints the ns per call.
+ *
+ * usage: funclat_work MODE [ARGS] (logger also takes FILE as its last arg)
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline, noipa))
+
+enum { DEPTH = 5, REC = 20, JUMPS = 7, EXITERS = 3, PPIDS = 333 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000ULL, .tv_nsec = ns % 1000000000ULL };
+
+	clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+/* ---- truth ---- */
+
+static uint64_t *self_ns;
+
+NOINLINE uint64_t timed_call(uint64_t sleep_for)
+{
+	uint64_t t0 = now_ns();
+
+	sleep_ns(sleep_for);
+	return now_ns() - t0;
+}
+
+NOINLINE int recurse_depth(int depth)
+{
+	int r;
+
+	if (depth == 0) {
+		sleep_ns(200000);
+		return 0;
+	}
+	r = recurse_depth(depth - 1);
+	__asm__ volatile("" : "+r"(r));
+	return r + 1;
+}
+
+static jmp_buf jump_buf;
+
+NOINLINE void jump_away(int i)
+{
+	longjmp(jump_buf, i + 1);
+}
+
+NOINLINE void exit_inside(void)
+{
+	sleep_ns(1000000);
+	pthread_exit(NULL);
+}
+
+static void *exiter(void *arg)
+{
+	exit_inside();
+	return arg;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank, as a histogram percentile approximates it. */
+static uint64_t percentile(const uint64_t *sorted, int n, double p)
+{
+	int rank = (int)(p / 100.0 * n + 0.999999);
+
+	return sorted[rank < 1 ? 0 : rank - 1];
+}
+
+static int run_truth(int n)
+{
+	pthread_t threads[EXITERS];
+	uint64_t seed = 12345, d;
+	volatile int jumps = 0;
+	int i;
+
+	self_ns = calloc(n, sizeof(*self_ns));
+	if (!self_ns)
+		return 1;
+	for (i = 0; i < n; i++) {
+		/* log-uniform in [0.5 ms, 4 ms): 3 octaves */
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		d = (uint64_t)(500000.0 * exp2(3.0 * (double)(seed >> 11) / (double)(1ULL << 53)));
+		self_ns[i] = timed_call(d);
+	}
+	for (i = 0; i < REC; i++)
+		recurse_depth(DEPTH);
+	while (jumps < JUMPS) {
+		if (!setjmp(jump_buf))
+			jump_away(jumps);
+		jumps++;
+	}
+	for (i = 0; i < EXITERS; i++)
+		pthread_create(&threads[i], NULL, exiter, NULL);
+	for (i = 0; i < EXITERS; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < PPIDS; i++)
+		getppid();
+	/* One more timed call after the jumps: its return proves the
+	 * abandoned frames were dropped, not matched. */
+	timed_call(100000);
+	qsort(self_ns, n, sizeof(*self_ns), cmp_u64);
+	printf("{\"mode\":\"truth\",\"timed_calls\":%d,\"p50_ns\":%llu,\"p90_ns\":%llu,"
+	       "\"p99_ns\":%llu,\"recurse_calls\":%d,\"jumps\":%d,\"exiters\":%d,\"getppid\":%d}\n",
+	       n + 1, (unsigned long long)percentile(self_ns, n, 50),
+	       (unsigned long long)percentile(self_ns, n, 90),
+	       (unsigned long long)percentile(self_ns, n, 99), REC * (DEPTH + 1), jumps, EXITERS,
+	       PPIDS);
+	free(self_ns);
+	return 0;
+}
+
+/* ---- logger ---- */
+
+static pthread_mutex_t journal_mu = PTHREAD_MUTEX_INITIALIZER;
+static int journal_fd = -1;
+static unsigned long journal_calls, journal_flushes;
+static unsigned long flush_every;
+
+NOINLINE int journal_append(const char *line, size_t len)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&journal_mu);
+	if (write(journal_fd, line, len) != (ssize_t)len)
+		err = -1;
+	if (flush_every && ++journal_calls % flush_every == 0) {
+		fdatasync(journal_fd);
+		journal_flushes++;
+	}
+	pthread_mutex_unlock(&journal_mu);
+	return err;
+}
+
+NOINLINE int record_event(int i)
+{
+	char line[128];
+	int len = snprintf(line, sizeof(line), "event %d: the quick brown fox\n", i);
+
+	return journal_append(line, len);
+}
+
+NOINLINE int log_worker(int n)
+{
+	int i, errs = 0;
+
+	for (i = 0; i < n; i++) {
+		errs += record_event(i) != 0;
+		sleep_ns(20000);	/* the work between two events */
+	}
+	return errs;
+}
+
+static int run_logger(int n, unsigned long every, const char *path)
+{
+	int errs;
+
+	flush_every = every;
+	journal_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (journal_fd < 0) {
+		perror(path);
+		return 1;
+	}
+	errs = log_worker(n);
+	close(journal_fd);
+	printf("{\"mode\":\"logger\",\"calls\":%d,\"flushes\":%lu,\"errors\":%d}\n", n,
+	       journal_flushes, errs);
+	return errs != 0;
+}
+
+/* ---- spin: the probe-cost benchmark ---- */
+
+NOINLINE int probe_target(int x)
+{
+	__asm__ volatile("" : "+r"(x));
+	return x + 1;
+}
+
+static int run_spin(int n)
+{
+	uint64_t t0 = now_ns();
+	int i, x = 0;
+
+	for (i = 0; i < n; i++)
+		x = probe_target(x);
+	printf("{\"mode\":\"spin\",\"calls\":%d,\"ns_per_call\":%.1f,\"x\":%d}\n", n,
+	       (double)(now_ns() - t0) / n, x);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 3 && !strcmp(argv[1], "truth"))
+		return run_truth(atoi(argv[2]));
+	if (argc >= 5 && !strcmp(argv[1], "logger"))
+		return run_logger(atoi(argv[2]), strtoul(argv[3], NULL, 10), argv[4]);
+	if (argc >= 3 && !strcmp(argv[1], "spin"))
+		return run_spin(atoi(argv[2]));
+	fprintf(stderr, "usage: funclat_work truth N | logger N FLUSH_EVERY FILE | spin N\n");
+	return 2;
+}
