@@ -36,6 +36,7 @@ const volatile __u64 max_block_ns = ~0ULL;	/* -M */
 const volatile __u32 self_tgid = 0;		/* never trace the recorder */
 const volatile __u32 cache_verify_every = 64;	/* 0: trust the cache blindly */
 const volatile bool stack_cache = true;
+const volatile bool capture_wakers = false;	/* --wakers: off-wake chains */
 const volatile bool emit_events = false;	/* --events: every interval to events */
 
 struct {
@@ -58,6 +59,13 @@ struct {
 	__type(key, struct offcpu_key);
 	__type(value, struct offcpu_val);
 } offcpu_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);		/* 1 without --wakers */
+	__type(key, struct offcpu_waker_key);
+	__type(value, struct offcpu_waker_val);
+} offcpu_wakers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -104,6 +112,10 @@ struct thread_state {
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
 	__u32 waker_tid;
+	__u32 waker_tgid;	/* --wakers: who woke this interval */
+	char waker_comm[TASK_COMM_LEN];
+	__u64 waker_user_stack_id;
+	__u64 waker_kern_stack_id;
 	__u8 state;
 	__u8 cache_next;
 	__u16 hits_since_verify;
@@ -367,13 +379,15 @@ static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 
 }
 
 /* Wakes the reader only when the ring is a quarter full: a wakeup per event
- * would add context switches to the ones being measured. The reader also
- * polls on a timer, so nothing waits long. */
+ * would add context switches to the ones being measured. The default
+ * (adaptive) wakeup would not do: it fires only when the reader has caught
+ * up, which it never has after a silent submit. The reader also drains on
+ * its timer, so nothing waits long. */
 static __always_inline void emit_event(const struct offcpu_key *key, const struct thread_state *ts,
 				       __u64 off_ts, __u64 delta, __u64 blocked)
 {
 	struct offcpu_event *ev;
-	__u64 flags = 0;
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
@@ -395,6 +409,36 @@ static __always_inline void emit_event(const struct offcpu_key *key, const struc
 	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
 		flags = BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(ev, flags);
+}
+
+static __always_inline void wakers_add(const struct thread_state *ts,
+				       const struct offcpu_key *k, __u64 delta)
+{
+	static const struct offcpu_waker_val zero;
+	struct offcpu_waker_key key = {
+		.tgid = k->tgid, .waker_tgid = ts->waker_tgid,
+		.user_stack_id = k->user_stack_id, .kern_stack_id = k->kern_stack_id,
+		.waker_user_stack_id = ts->waker_user_stack_id,
+		.waker_kern_stack_id = ts->waker_kern_stack_id,
+	};
+	struct offcpu_waker_val *val;
+	long err;
+
+	__builtin_memcpy(key.comm, k->comm, sizeof(key.comm));
+	__builtin_memcpy(key.waker_comm, ts->waker_comm, sizeof(key.waker_comm));
+	val = bpf_map_lookup_elem(&offcpu_wakers, &key);
+	if (!val) {
+		err = bpf_map_update_elem(&offcpu_wakers, &key, &zero, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST */) {
+			counter_add(CNT_DROP_WAKERS_FULL, 1);
+			return;
+		}
+		val = bpf_map_lookup_elem(&offcpu_wakers, &key);
+		if (!val)
+			return;
+	}
+	__sync_fetch_and_add(&val->count, 1);
+	__sync_fetch_and_add(&val->total_ns, delta);
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
@@ -434,6 +478,9 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	hist_add(&key, delta, blocked);
 	if (emit_events)
 		emit_event(&key, ts, off_ts, delta, blocked);
+	if (capture_wakers && ts->state != OFFCPU_PREEMPTED && ts->wake_ts >= off_ts &&
+	    ts->wake_ts <= now)
+		wakers_add(ts, &key, delta);
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -446,7 +493,28 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 	return 0;
 }
 
-static __always_inline int handle_waking(struct task_struct *p, bool btf)
+/*
+ * --wakers: the stacks of the waking thread (current). Its user stack only
+ * when it is in a system call: woken from an interrupt, current is whatever
+ * the interrupt hit, and its user registers say nothing of the wakeup.
+ */
+static __always_inline void take_waker_stacks(void *ctx, struct thread_state *ts)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct user_regs regs = {};
+	bool user;
+
+	user = !(BPF_CORE_READ(cur, flags) & PF_KTHREAD);
+	if (user) {
+		read_user_regs(&regs);
+		user = regs.syscall_nr >= 0;
+	}
+	walk_stacks(ctx, &regs, user, &ts->waker_user_stack_id, &ts->waker_kern_stack_id);
+	ts->waker_tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(ts->waker_comm, sizeof(ts->waker_comm));
+}
+
+static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct thread_state *ts;
@@ -456,6 +524,8 @@ static __always_inline int handle_waking(struct task_struct *p, bool btf)
 		return 0;
 	ts->wake_ts = bpf_ktime_get_ns();
 	ts->waker_tid = (__u32)bpf_get_current_pid_tgid();
+	if (capture_wakers)
+		take_waker_stacks(ctx, ts);
 	return 0;
 }
 
@@ -513,13 +583,13 @@ int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct ta
 SEC("tp_btf/sched_waking")
 int BPF_PROG(sched_waking_btf, struct task_struct *p)
 {
-	return handle_waking(p, true);
+	return handle_waking(ctx, p, true);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
 {
-	return handle_waking(p, true);
+	return handle_waking(ctx, p, true);
 }
 
 SEC("raw_tp/sched_switch")
@@ -531,13 +601,13 @@ int BPF_PROG(sched_switch_raw, bool preempt, struct task_struct *prev, struct ta
 SEC("raw_tp/sched_waking")
 int BPF_PROG(sched_waking_raw, struct task_struct *p)
 {
-	return handle_waking(p, false);
+	return handle_waking(ctx, p, false);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_raw, struct task_struct *p)
 {
-	return handle_waking(p, false);
+	return handle_waking(ctx, p, false);
 }
 
 SEC("raw_tp/sched_process_fork")

@@ -38,6 +38,7 @@ static const char *const counter_names[CNT_NR] = {
 	[CNT_FILTERED_DURATION] = "filtered_by_duration",
 	[CNT_NEW_PROCESS_LOST] = "process_notifications_lost",
 	[CNT_EVENTS_LOST] = "events_lost",
+	[CNT_DROP_WAKERS_FULL] = "dropped_wakers_full",
 };
 
 static int on_notify(void *ctx, void *data, size_t size)
@@ -114,6 +115,7 @@ static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
 	ro->cache_verify_every = o->verify_every;
 	ro->stack_cache = !o->no_stack_cache;
 	ro->emit_events = o->emit_events;
+	ro->capture_wakers = o->capture_wakers;
 }
 
 /* Chooses tp_btf or raw_tp programs before load (never by retrying). */
@@ -177,6 +179,8 @@ int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
 	set_rodata(c->skel, o);
 	choose_programs(c, o);
 	choose_unwinder(c, o);
+	if (!o->capture_wakers)
+		bpf_map__set_max_entries(c->skel->maps.offcpu_wakers, 1);
 	if (o->hist_entries)
 		bpf_map__set_max_entries(c->skel->maps.offcpu_hist, o->hist_entries);
 	if (o->stack_entries)
@@ -246,6 +250,10 @@ int offcpu_poll(struct offcpu_collector *c, int timeout_ms)
 {
 	int n = ring_buffer__poll(c->notify_rb, timeout_ms);
 
+	/* Events are submitted without a wakeup until the ring fills a
+	 * quarter: epoll does not see them, so drain on every tick. */
+	if (n >= 0 && c->events_rec)
+		ring_buffer__consume(c->notify_rb);
 	return n == -EINTR ? 0 : n;
 }
 
