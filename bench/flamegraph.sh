@@ -3,7 +3,8 @@
 # Gregg's flamegraph.pl on the same large folded input (default a million
 # distinct-ish stacks of depth 5-40), same options (--countname us, default
 # minwidth 0.1 px). Runs are interleaved; prints the median wall time, the
-# peak memory and the SVG size of each.
+# median CPU time (user + system: less disturbed by a busy machine), the peak
+# memory and the SVG size of each.
 #
 # flamegraph.pl is not shipped with waitprof and is not in Debian: pass the
 # path of a flamegraph.pl you obtained yourself (github.com/brendangregg/FlameGraph)
@@ -41,12 +42,13 @@ for _ in range(int(sys.argv[1])):
 EOF
 echo "input: $lines lines, $(($(stat -c %s "$tmp/in.folded") >> 20)) MB" >&2
 
-# Runs one tool; appends "seconds peak_kb svg_bytes" to $tmp/$name.
+# Runs one tool; appends "wall_s peak_kb svg_bytes cpu_s" to $tmp/$name.
 measure() {
 	local name=$1; shift
-	/usr/bin/time -f '%e %M' -o "$tmp/time" "$@" --countname us "$tmp/in.folded" \
+	/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$@" --countname us "$tmp/in.folded" \
 		> "$tmp/$name.svg" 2>"$tmp/$name.err" || { cat "$tmp/$name.err" >&2; exit 1; }
-	echo "$(cat "$tmp/time") $(stat -c %s "$tmp/$name.svg")" >> "$tmp/$name"
+	read -r wall peak user sys < "$tmp/time"
+	echo "$wall $peak $(stat -c %s "$tmp/$name.svg") $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')" >> "$tmp/$name"
 }
 
 for ((i = 0; i < repeats; i++)); do
@@ -55,16 +57,17 @@ for ((i = 0; i < repeats; i++)); do
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-printf '%-14s %10s %12s %12s %8s\n' tool median_s peak_MB svg_KB frames
+printf '%-14s %10s %10s %12s %12s %8s\n' tool wall_s cpu_s peak_MB svg_KB frames
 for name in waitprof flamegraph.pl; do
 	[[ -f $tmp/$name ]] || continue
-	printf '%-14s %10s %12d %12d %8d\n' "$name" \
+	printf '%-14s %10s %10s %12d %12d %8d\n' "$name" \
 		"$(cut -d' ' -f1 "$tmp/$name" | median)" \
+		"$(cut -d' ' -f4 "$tmp/$name" | median)" \
 		$(($(cut -d' ' -f2 "$tmp/$name" | median) / 1024)) \
 		$(($(cut -d' ' -f3 "$tmp/$name" | median) / 1024)) \
 		"$(grep -c '<rect' "$tmp/$name.svg" || true)"
 done
-echo "runs (seconds peak_kb svg_bytes):" >&2
+echo "runs (wall_s peak_kb svg_bytes cpu_s):" >&2
 for name in waitprof flamegraph.pl; do
 	[[ -f $tmp/$name ]] && sed "s/^/  $name: /" "$tmp/$name" >&2
 done

@@ -510,6 +510,57 @@ def check_minwidth():
           % (len(text) >> 20, len(frames), len(out) >> 10, elapsed, len(out_all) >> 10))
 
 
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def browse(svg_path, query):
+    """Loads the SVG in headless Chromium; returns (DOM after onload, console errors)."""
+    profile = tempfile.mkdtemp(prefix="fg-chromium-", dir=TMP)
+    p = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--no-first-run",
+                        "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0",
+                        "--virtual-time-budget=3000", "--dump-dom",
+                        "file://" + svg_path + query],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "chromium failed: %s" % p.stderr[-500:])
+    errors = [l for l in p.stderr.splitlines() if "CONSOLE" in l or "Uncaught" in l]
+    return p.stdout, errors
+
+
+def check_browser():
+    if not chromium():
+        print("chromium not installed: browser check skipped")
+        sys.exit(77)
+    text = "t;main;read;schedule_[k] 50\nt;main;futex_wait_[k] 30\nt;other;futex_wait_[k] 20\n"
+    path = write("b.folded", text)
+    svg_path = os.path.join(TMP, "b.svg")
+    rc, _, err = run(["-o", svg_path, "--countname", "us", path])
+    check(rc == 0, "rc %d: %s" % (rc, err))
+    # Search: futex_wait covers 50 of 100.
+    dom, errors = browse(svg_path, "?s=" + "futex_w.*")
+    check(not errors, "script errors: %r" % errors)
+    m = re.search(r'id="matched"[^>]*>([^<]*)<', dom)
+    check(m and m.group(1) == "Matched: 50.00%", "search result %r" % (m and m.group(1)))
+    check(dom.count('fill="rgb(230,0,230)"') == 2, "search should highlight 2 frames")
+    # Zoom to frame 3 ("main", 80 of 100): it fills the width, "other" hides.
+    _, frames = svg_frames(open(svg_path, "rb").read())
+    idx = [f["name"] for f in frames].index("main")
+    dom, errors = browse(svg_path, "?z=%d" % idx)
+    check(not errors, "script errors: %r" % errors)
+    root = ET.fromstring(dom[dom.index("<svg"):dom.rindex("</svg>") + 6])
+    zoomed = {title_name(g): (g.get("class"), g.find(SVG + "rect").get("width"))
+              for g in root.iter(SVG + "g") if "f" in (g.get("class") or "").split()}
+    check(zoomed["main"] == ("f", "1180.0"), "zoomed frame %r" % (zoomed["main"],))
+    check(zoomed["other"][0] == "f hide", "sibling not hidden: %r" % (zoomed["other"],))
+    check(zoomed["t"][0] == "f parent", "ancestor not dimmed: %r" % (zoomed["t"],))
+    check(zoomed["read"] == ("f", "737.5"), "child not rescaled: %r" % (zoomed["read"],))
+    print("browser: search matched 50.00%%, zoom rescaled frames, no script errors")
+
+
 def main():
     global CLI
     if len(sys.argv) != 3:
