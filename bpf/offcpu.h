@@ -58,7 +58,30 @@ enum offcpu_counter {
 	CNT_FILTERED_DURATION,	/* intervals outside -m/-M */
 	CNT_NEW_PROCESS_LOST,	/* new-process notifications lost (ring full) */
 	CNT_EVENTS_LOST,	/* --events: intervals lost (event ring full) */
+	CNT_DROP_WAKERS_FULL,	/* --wakers: offcpu_wakers had no room */
 	CNT_NR,
+};
+
+/*
+ * --wakers (off-wake chains): the interval of a woken thread keyed by its
+ * stacks and the stacks of the thread that woke it, taken in sched_waking.
+ * A waker without a user stack (a kernel thread, or an interrupt: the
+ * interrupted task's user stack says nothing of the wakeup) has user stack 0.
+ */
+struct offcpu_waker_key {
+	__u32 tgid;
+	__u32 waker_tgid;
+	__u64 user_stack_id;
+	__u64 kern_stack_id;
+	__u64 waker_user_stack_id;
+	__u64 waker_kern_stack_id;
+	char comm[TASK_COMM_LEN];
+	char waker_comm[TASK_COMM_LEN];
+};
+
+struct offcpu_waker_val {
+	__u64 count;
+	__u64 total_ns;		/* switch-out to switch-in, as offcpu_val */
 };
 
 /* Ring-buffer notifications that make user space capture a process's maps

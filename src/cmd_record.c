@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "launcher.h"
 #include "lock_collector.h"
+#include "offwake.h"
 #include "offcpu_collector.h"
 #include "output_file.h"
 #include "proc_tracker.h"
@@ -50,7 +51,7 @@ static void on_stop_signal(int sig)
 enum {
 	OPT_STATE = 1000, OPT_HIST_SIZE, OPT_STACK_SIZE, OPT_NO_CACHE, OPT_VERIFY,
 	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_UNWIND, OPT_UNWIND_ROWS, OPT_NO_LOCKS, OPT_NO_KLOCKS,
-	OPT_UPROBES, OPT_UPROBE_SAMPLE, OPT_EVENTS, OPT_EVENTS_BUFFER,
+	OPT_UPROBES, OPT_UPROBE_SAMPLE, OPT_EVENTS, OPT_EVENTS_BUFFER, OPT_WAKERS,
 };
 
 static const struct argp_option record_options[] = {
@@ -71,6 +72,7 @@ static const struct argp_option record_options[] = {
 	{ "no-follow-forks", OPT_NO_FOLLOW, NULL, 0, "With -p or a command, do not trace child processes" },
 	{ "unwind", OPT_UNWIND, "cfi|fp", 0, "User stacks from call frame information (default; works without frame pointers) or frame pointers only" },
 	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0, "CFI rows kept in the kernel (default 1048576, 8 bytes each)" },
+	{ "wakers", OPT_WAKERS, NULL, 0, "Also take the waking thread's stacks at every wakeup: off-wake chains (report -F folded --view offwake); costs a stack walk per wakeup" },
 	{ "no-locks", OPT_NO_LOCKS, NULL, 0, "Do not record lock contention (futex waits, kernel locks)" },
 	{ "no-kernel-locks", OPT_NO_KLOCKS, NULL, 0, "Record futex waits but not kernel lock contention" },
 	{ "uprobes", OPT_UPROBES, NULL, 0, "Also time every pthread mutex/rwlock acquisition with uprobes (costs a trap, ~20 us, per call: see docs/LOCKS.md)" },
@@ -206,6 +208,7 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 			argp_failure(state, 2, 0, "invalid --unwind-rows '%s' (1024 to 16777216)", arg);
 		break;
 	case OPT_NO_LOCKS: a->no_locks = true; break;
+	case OPT_WAKERS: o->capture_wakers = true; break;
 	case OPT_NO_KLOCKS: a->locks.no_kernel_locks = true; break;
 	case OPT_UPROBES: a->locks.uprobes = true; break;
 	case OPT_UPROBE_SAMPLE:
@@ -411,6 +414,13 @@ static int finish_recording(struct record_args *a, struct offcpu_collector *c,
 	if (err) {
 		err_msg("cannot read the BPF maps: %s", strerror(-err));
 		return err;
+	}
+	if (a->offcpu.capture_wakers) {
+		err = offwake_drain(c, rec);
+		if (err) {
+			err_msg("cannot read the waker map: %s", strerror(-err));
+			return err;
+		}
 	}
 	if (locks) {
 		err = lock_drain(locks, rec);

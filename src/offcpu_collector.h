@@ -32,6 +32,7 @@ struct offcpu_opts {
 	bool unwind_fp;		/* frame pointers only, no CFI tables */
 	uint32_t unwind_rows;	/* CFI row budget (cfi_rows capacity) */
 	bool emit_events;	/* --events: every interval through a ring buffer */
+	bool capture_wakers;	/* --wakers: waker stacks for off-wake chains */
 	uint32_t events_buffer;	/* its size in bytes (power of 2, >= page) */
 };
 

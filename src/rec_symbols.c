@@ -84,6 +84,17 @@ int rec_symbolize(struct recording *rec, const struct symbolizer_opts *opts,
 	for (i = 0; i < rec->nr_lock_holders && !err; i++)
 		err = collect_stack(&refs, &nr, rec, rec->lock_holders[i].key.waker_stack_id,
 				    rec->lock_holders[i].key.tgid);
+	for (i = 0; i < rec->nr_wakers && !err; i++) {
+		const struct offcpu_waker_key *k = &rec->wakers[i].key;
+
+		err = collect_stack(&refs, &nr, rec, k->user_stack_id, k->tgid);
+		if (!err)
+			err = collect_stack(&refs, &nr, rec, k->kern_stack_id, 0);
+		if (!err)
+			err = collect_stack(&refs, &nr, rec, k->waker_user_stack_id, k->waker_tgid);
+		if (!err)
+			err = collect_stack(&refs, &nr, rec, k->waker_kern_stack_id, 0);
+	}
 	if (err)
 		goto out;
 	if (nr)

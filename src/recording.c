@@ -51,6 +51,7 @@ void rec_free(struct recording *rec)
 	free(rec->locks);
 	free(rec->lock_holders);
 	free(rec->lock_names);
+	free(rec->wakers);
 	free(rec->meta);
 	free(rec->stacks);
 	free(rec->offcpu);
@@ -185,6 +186,20 @@ int rec_add_lock_holder(struct recording *rec, const struct lock_holder_key *key
 		return -ENOMEM;
 	h->key = *key;
 	h->val = *val;
+	return 0;
+}
+
+int rec_add_waker(struct recording *rec, const struct offcpu_waker_key *key,
+		  const struct offcpu_waker_val *val)
+{
+	struct rec_waker *w = ARRAY_PUSH(rec->wakers, rec->nr_wakers);
+
+	if (!w)
+		return -ENOMEM;
+	w->key = *key;
+	w->key.comm[TASK_COMM_LEN - 1] = '\0';
+	w->key.waker_comm[TASK_COMM_LEN - 1] = '\0';
+	w->val = *val;
 	return 0;
 }
 

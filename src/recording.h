@@ -31,6 +31,7 @@ enum rec_section_type {
 	REC_SEC_LOCKS,		/* struct lock_key + lock_val records */
 	REC_SEC_LOCK_HOLDERS,	/* struct lock_holder_key + lock_holder_val records */
 	REC_SEC_LOCK_NAMES,	/* (pid, address) -> variable name, resolved at record time */
+	REC_SEC_WAKERS,		/* struct offcpu_waker_key + offcpu_waker_val (--wakers) */
 	REC_SEC_EVENTS = 32,	/* struct offcpu_event records (record --events) */
 };
 
@@ -90,6 +91,11 @@ struct rec_lock_holder {
 	struct lock_holder_val val;
 };
 
+struct rec_waker {
+	struct offcpu_waker_key key;
+	struct offcpu_waker_val val;
+};
+
 /* The variable a lock address lies in (global or static), pid 0: kernel. */
 struct rec_lock_name {
 	__u32 pid;
@@ -118,6 +124,8 @@ struct recording {
 	size_t nr_lock_holders;
 	struct rec_lock_name *lock_names;	/* sorted by (pid, addr) after rec_finish() */
 	size_t nr_lock_names;
+	struct rec_waker *wakers;
+	size_t nr_wakers;
 	struct offcpu_event *events;	/* record --events, in arrival order */
 	size_t nr_events;
 	size_t cap_events;
@@ -144,6 +152,8 @@ int rec_add_lock_holder(struct recording *rec, const struct lock_holder_key *key
 			const struct lock_holder_val *val);
 int rec_add_lock_name(struct recording *rec, __u32 pid, __u64 addr, const char *name,
 		      __u64 offset);
+int rec_add_waker(struct recording *rec, const struct offcpu_waker_key *key,
+		  const struct offcpu_waker_val *val);
 const struct rec_lock_name *rec_find_lock_name(const struct recording *rec, __u32 pid,
 					       __u64 addr);
 int rec_add_event(struct recording *rec, const struct offcpu_event *ev);

@@ -196,6 +196,13 @@ static void write_locks(struct wbuf *b, const struct recording *rec)
 	write_lock_names(b, rec);
 }
 
+static void write_wakers(struct wbuf *b, const struct recording *rec)
+{
+	if (rec->nr_wakers)
+		write_records(b, REC_SEC_WAKERS, rec->wakers, rec->nr_wakers,
+			      sizeof(struct rec_waker));
+}
+
 static void write_events(struct wbuf *b, const struct recording *rec)
 {
 	if (rec->nr_events)
@@ -238,6 +245,7 @@ int rec_write(const struct recording *rec, const char *path)
 	write_symbols(&b, rec);
 	write_counters(&b, rec);
 	write_locks(&b, rec);
+	write_wakers(&b, rec);
 	write_events(&b, rec);
 	section_begin(&b, REC_SEC_END, &s);
 	section_end(&b, s);
@@ -519,6 +527,25 @@ static int read_events(struct rbuf *r, struct recording *rec)
 	return 0;
 }
 
+static int read_wakers(struct rbuf *r, struct recording *rec)
+{
+	__u32 size = rbuf_u32(r), n = rbuf_u32(r), i;
+	struct rec_waker w;
+
+	if (size != sizeof(w))
+		return -EPROTO;
+	if ((__u64)n * size != rbuf_left(r))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		rbuf_get(r, &w, sizeof(w));
+		if (r->bad)
+			return -EINVAL;
+		if (rec_add_waker(rec, &w.key, &w.val))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static const char *section_name(__u32 type)
 {
 	static const char *names[] = {
@@ -527,6 +554,7 @@ static const char *section_name(__u32 type)
 		[REC_SEC_SYMBOLS] = "symbols", [REC_SEC_COUNTERS] = "counters",
 		[REC_SEC_END] = "end", [REC_SEC_LOCKS] = "locks",
 		[REC_SEC_LOCK_HOLDERS] = "lock holders", [REC_SEC_LOCK_NAMES] = "lock names",
+		[REC_SEC_WAKERS] = "wakers",
 	};
 
 	if (type == REC_SEC_EVENTS)
@@ -547,6 +575,7 @@ static int read_section(__u32 type, struct rbuf *r, struct recording *rec)
 	case REC_SEC_LOCKS: return read_locks(r, rec);
 	case REC_SEC_LOCK_HOLDERS: return read_lock_holders(r, rec);
 	case REC_SEC_LOCK_NAMES: return read_lock_names(r, rec);
+	case REC_SEC_WAKERS: return read_wakers(r, rec);
 	case REC_SEC_EVENTS: return read_events(r, rec);
 	default: return 0;	/* newer section: skip it */
 	}

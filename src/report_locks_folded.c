@@ -87,8 +87,62 @@ int report_locks_folded(FILE *out, const struct recording *rec)
 	return err;
 }
 
+/* A wakeup from an interrupt or softirq: whatever user code the interrupt
+ * hit has nothing to do with it. (BPF keeps the user stack when the
+ * interrupted task was in a system call; the kernel stack tells.) */
+static bool woken_in_interrupt(const struct named_stack *ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < ns->nr; i++) {
+		const char *n = ns->frames[i].name;
+
+		if (!strncmp(n, "asm_sysvec_", 11) || !strncmp(n, "sysvec_", 7) ||
+		    !strncmp(n, "asm_common_interrupt", 20) || !strcmp(n, "handle_softirqs") ||
+		    !strcmp(n, "__do_softirq") || !strcmp(n, "irq_exit_rcu"))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * record --wakers: every woken off-CPU interval, as bcc's offwaketime folds
+ * it: waiter comm, user then kernel frames outermost first, "--", the
+ * waker's kernel then user frames innermost first, the waker's comm.
+ */
+static void offwake_wakers(FILE *out, const struct recording *rec, struct named_stack *ns,
+			   struct wbuf *b)
+{
+	size_t i;
+
+	for (i = 0; i < rec->nr_wakers; i++) {
+		const struct offcpu_waker_key *k = &rec->wakers[i].key;
+
+		b->len = 0;
+		wbuf_put(b, k->comm[0] ? k->comm : "-", strlen(k->comm[0] ? k->comm : "-"));
+		stack_names(rec, k->user_stack_id, k->tgid, ns);
+		if (ns->nr || ns->missing)
+			put_stack(b, ns, false, false, NULL);
+		stack_names(rec, k->kern_stack_id, 0, ns);
+		put_stack(b, ns, true, false, NULL);
+		put_frame(b, "--", NULL);
+		stack_names(rec, k->waker_kern_stack_id, 0, ns);
+		put_stack(b, ns, true, true, "_[w]");
+		if (woken_in_interrupt(ns)) {
+			put_frame(b, "[interrupt]", "_[w]");
+			emit(out, b, rec->wakers[i].val.total_ns);
+			continue;
+		}
+		stack_names(rec, k->waker_user_stack_id, k->waker_tgid, ns);
+		if (ns->nr || ns->missing)
+			put_stack(b, ns, false, true, "_[w]");
+		put_frame(b, k->waker_comm[0] ? k->waker_comm : "-", "_[w]");
+		emit(out, b, rec->wakers[i].val.total_ns);
+	}
+}
+
 /* Chains of futex waits: the waiter's stack, "--", the stack that woke it,
- * valued by the wait the wake ended. */
+ * valued by the wait the wake ended; then the --wakers chains. */
 int report_offwake_folded(FILE *out, const struct recording *rec)
 {
 	struct named_stack *ns = malloc(sizeof(*ns));
@@ -114,6 +168,7 @@ int report_offwake_folded(FILE *out, const struct recording *rec)
 		put_stack(&b, ns, false, true, "_[w]");
 		emit(out, &b, h->val.woken_wait_ns);
 	}
+	offwake_wakers(out, rec, ns, &b);
 	wbuf_free(&b);
 	free(ns);
 	return 0;
