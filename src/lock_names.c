@@ -13,6 +13,7 @@
 struct kernel_image {
 	__u64 start;
 	__u64 end;
+	bool read;
 };
 
 static void kernel_image_read(struct kernel_image *img)
@@ -22,6 +23,7 @@ static void kernel_image_read(struct kernel_image *img)
 	FILE *f = fopen("/proc/kallsyms", "re");
 
 	img->start = img->end = 0;
+	img->read = true;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f) && (!img->start || !img->end)) {
@@ -99,7 +101,7 @@ int lock_names_resolve(struct recording *rec, struct symbolizer *sym)
 		if (addrs[i].pid)
 			err = name_user_lock(rec, sym, addrs[i].pid, addrs[i].addr);
 		else {
-			if (!img.start)
+			if (!img.read)
 				kernel_image_read(&img);
 			err = name_kernel_lock(rec, sym, &img, addrs[i].addr);
 		}
