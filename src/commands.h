@@ -8,5 +8,6 @@ int cmd_report(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
 int cmd_funclat(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report, "print a recording as text, folded stacks or other formats" },
 	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
 	{ "symbolize", cmd_symbolize, "addresses to function, file:line (eu-addr2line compatible)" },
+	{ "analyze", cmd_analyze, "latency samples from a CSV file: percentiles, histogram, modality" },
 	{ "funclat", cmd_funclat, "latency of functions and syscalls: histogram, modality, slow callers" },
 };
 
