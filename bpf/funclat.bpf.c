@@ -423,9 +423,6 @@ int BPF_KRETPROBE(funclat_return)
 		counter_add(FCNT_UNMATCHED_RETURN, 1);
 		return 0;
 	}
-	/* The slot just popped still holds the trampoline's address. */
-	if (!tc->tramp_addr)
-		bpf_probe_read_user(&tc->tramp_addr, sizeof(tc->tramp_addr), (void *)slot);
 	/* Frames below this return's slot were left by longjmp or an
 	 * exception: their calls never returned. */
 	for (i = 0; i < FUNCLAT_MAX_DEPTH; i++) {

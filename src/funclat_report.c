@@ -34,6 +34,26 @@ double funclat_percentile(const __u64 counts[HIST_NR_BUCKETS], double p)
 	return (double)hist_bucket_lower(HIST_OVERFLOW);
 }
 
+/*
+ * Where the slow calls start: above the mode that holds most calls. With
+ * three modes (a disk whose flushes are fast or slow, say) the deepest
+ * valley may lie between the two slow ones; the callers that pay are those
+ * of every call above the common case.
+ */
+static double slow_threshold(const struct modality *m)
+{
+	unsigned int i, main_mode = 0;
+
+	if (m->verdict != MODALITY_BIMODAL && m->verdict != MODALITY_MULTIMODAL)
+		return 0;
+	for (i = 1; i < m->nr_modes; i++)
+		if (m->modes[i].count > m->modes[main_mode].count)
+			main_mode = i;
+	if (main_mode + 1 < m->nr_modes && m->modes[main_mode + 1].lo_ns > 0)
+		return m->modes[main_mode + 1].lo_ns;
+	return m->antimode_ns;
+}
+
 void funclat_result_finish(struct funclat_result *r)
 {
 	unsigned int i;
@@ -47,9 +67,7 @@ void funclat_result_finish(struct funclat_result *r)
 	r->p90_ns = funclat_percentile(r->counts, 90);
 	r->p99_ns = funclat_percentile(r->counts, 99);
 	modality_analyze(r->counts, r->sums, &r->modality);
-	r->slow_above_ns = 0;
-	if (r->modality.verdict == MODALITY_BIMODAL || r->modality.verdict == MODALITY_MULTIMODAL)
-		r->slow_above_ns = r->modality.antimode_ns;
+	r->slow_above_ns = slow_threshold(&r->modality);
 }
 
 static void free_stacks(struct funclat_slow_stack *st, size_t nr)
