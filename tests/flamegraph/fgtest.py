@@ -558,7 +558,7 @@ def check_browser():
     check(zoomed["other"][0] == "f hide", "sibling not hidden: %r" % (zoomed["other"],))
     check(zoomed["t"][0] == "f parent", "ancestor not dimmed: %r" % (zoomed["t"],))
     check(zoomed["read"] == ("f", "737.5"), "child not rescaled: %r" % (zoomed["read"],))
-    print("browser: search matched 50.00%%, zoom rescaled frames, no script errors")
+    print("browser: search matched 50.00%, zoom rescaled frames, no script errors")
 
 
 def main():
