@@ -24,7 +24,7 @@
 
 #define MAX_PIDS		64
 #define COST_CALLS		2000
-#define RATE_CHECK_MS		500
+#define RATE_CHECK_MS		100
 
 struct funclat_args {
 	int pids[MAX_PIDS];

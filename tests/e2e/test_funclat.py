@@ -138,7 +138,8 @@ def check_logger_flush(ja, n, flushes):
     slow = ja["slow_stacks"]
     check(bool(slow) and slow[0]["frames"][:3] == ["journal_append", "record_event", "log_worker"],
           f"slow calls' stack names the caller: {slow[0]['frames'][:4] if slow else None}")
-    check(bool(slow) and abs(sum(s["count"] for s in slow) - flushes) <= 3,
+    # A preempted append can land above the split too: a point of the calls.
+    check(bool(slow) and abs(sum(s["count"] for s in slow) - flushes) <= n // 100,
           f"slow stacks hold the {flushes} flushing calls "
           f"({sum(s['count'] for s in slow) if slow else 0})")
     check(not bad_frames(slow), "no trampoline frames although record_event is probed too")
@@ -166,7 +167,7 @@ def test_refusals_and_options(tmp):
     check(rep["probe_cost"]["sample_every"] == 4, "report says sampling 1 in 4")
     out = os.path.join(tmp, "rate.json")
     p = run([WAITPROF, "funclat", "--format", "json", "-o", out, "--max-rate", "200",
-             f"{WORK}:record_event", "--", WORK, "logger", "3000", "0",
+             f"{WORK}:record_event", "--", WORK, "logger", "10000", "0",
              os.path.join(tmp, "j2.log"), os.path.join(tmp, "c2")], timeout=120)
     rep = json.load(open(out))
     check(rep["probe_cost"]["max_rate_switched"] and rep["probe_cost"]["sample_every"] > 1
