@@ -203,7 +203,12 @@ static void test_escapers(void)
 		free(j);
 		free(x);
 	}
-	CHECK(!strcmp(capture(json_of, NULL), "null"));
+	{
+		char *null_json = capture(json_of, NULL);
+
+		CHECK(!strcmp(null_json, "null"));
+		free(null_json);
+	}
 }
 
 static void test_profile_from_folded(void)
