@@ -40,6 +40,7 @@ struct render {
 	double min_value;	/* frames whose total is below are omitted */
 	uint32_t max_depth;	/* deepest drawn frame */
 	double max_delta;	/* differential: largest |current - base| drawn */
+	double base_scale;	/* 1, or current total / base total (normalize) */
 	double height;
 	double ypad_top, ypad_bottom;
 	uint32_t *kids;
@@ -180,10 +181,17 @@ static struct rgb kind_color(enum fg_palette pal, enum frame_kind kind, uint32_t
 	return (struct rgb){ blue, blue, mix(190, 55, v2) };
 }
 
+/* A frame's base value, scaled to the current total with --normalize so
+ * runs of different lengths compare by share rather than by amount. */
+static double base_value(const struct render *r, uint32_t node)
+{
+	return (double)fg_base_total(r->tree, node) * r->base_scale;
+}
+
 /* Differential: white when unchanged, red as it grew, blue as it shrank. */
 static struct rgb diff_color(const struct render *r, uint32_t node)
 {
-	double delta = (double)r->tree->nodes[node].total - (double)fg_base_total(r->tree, node);
+	double delta = (double)r->tree->nodes[node].total - base_value(r, node);
 	int fade;
 
 	if (delta == 0 || r->max_delta <= 0)
@@ -230,7 +238,8 @@ static void write_title(const struct render *r, uint32_t node)
 		fputs("; before ", r->out);
 		write_count(r->out, base);
 		if (base)
-			fprintf(r->out, ", %+.2f%%", 100.0 * ((double)n->total - base) / base);
+			fprintf(r->out, ", %+.2f%%", 100.0 * ((double)n->total - base_value(r, node)) /
+				base_value(r, node));
 		else
 			fputs(", new", r->out);
 	}
@@ -365,7 +374,7 @@ static void measure(struct render *r)
 		if (n->depth > r->max_depth)
 			r->max_depth = n->depth;
 		if (t->differential) {
-			delta = fabs((double)n->total - (double)fg_base_total(t, i));
+			delta = fabs((double)n->total - base_value(r, (uint32_t)i));
 			if (delta > r->max_delta)
 				r->max_delta = delta;
 		}
@@ -472,6 +481,9 @@ int fg_render_svg(FILE *out, const struct fg_tree *tree, const struct fg_svg_opt
 	r.root_total = tree->nodes[0].total;
 	r.scale = r.root_total ? (double)(opts->width - 2 * XPAD) / r.root_total : 0;
 	r.min_value = r.scale > 0 ? opts->minwidth / r.scale : 0;
+	r.base_scale = 1.0;
+	if (opts->normalize && fg_base_total(tree, 0))
+		r.base_scale = (double)r.root_total / fg_base_total(tree, 0);
 	r.ypad_top = opts->font_size * (opts->subtitle ? 4.5 : 3.0);
 	r.ypad_bottom = opts->font_size * 2 + 10;
 	measure(&r);

@@ -32,6 +32,7 @@ struct fg_svg_opts {
 	unsigned int width;	/* image width in pixels */
 	double minwidth;	/* omit frames narrower than this many pixels */
 	bool inverted;		/* icicle: root at the top */
+	bool normalize;		/* differential: scale base to the current total */
 	enum fg_palette palette;
 	unsigned int frame_height;
 	unsigned int font_size;

@@ -37,7 +37,7 @@ struct flamegraph_args {
 enum {
 	OPT_TITLE = 256, OPT_SUBTITLE, OPT_WIDTH, OPT_MINWIDTH, OPT_COUNTNAME,
 	OPT_REVERSE, OPT_INVERTED, OPT_COLORS, OPT_DIFF, OPT_FORMAT, OPT_STRICT,
-	OPT_SAMPLE_TYPE,
+	OPT_SAMPLE_TYPE, OPT_NORMALIZE,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "colors", required_argument, NULL, OPT_COLORS },
 	{ "colours", required_argument, NULL, OPT_COLORS },
 	{ "diff", no_argument, NULL, OPT_DIFF },
+	{ "normalize", no_argument, NULL, OPT_NORMALIZE },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "sample-type", required_argument, NULL, OPT_SAMPLE_TYPE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
@@ -78,6 +79,7 @@ static void usage(FILE *out)
 "      --colors PALETTE  offcpu/io (blues, default), hot, mem\n"
 "      --diff            differential graph of two files: BASE then CURRENT\n"
 "                        (red grew, blue shrank; width is CURRENT)\n"
+"      --normalize       diff: scale BASE to CURRENT's total before comparing\n"
 "      --sample-type T   pprof/speedscope value name (default off_cpu, or\n"
 "                        samples when --countname is not a time unit)\n"
 "      --strict          fail (exit 2) on any malformed line instead of skipping it\n"
@@ -133,6 +135,7 @@ static int parse_args(int argc, char **argv, struct flamegraph_args *a)
 		case OPT_REVERSE: a->parse.reverse = true; break;
 		case OPT_INVERTED: a->svg.inverted = true; break;
 		case OPT_DIFF: a->diff = true; break;
+		case OPT_NORMALIZE: a->svg.normalize = true; break;
 		case OPT_STRICT: a->strict = true; break;
 		case OPT_SAMPLE_TYPE: a->sample_type = optarg; break;
 		case 'o': a->output = optarg; break;

@@ -271,7 +271,13 @@ def check_diff():
     _, frames2 = svg_frames(out2)
     check([(f["name"], f["w"], f["b"], f["fill"]) for f in frames] ==
           [(f["name"], f["w"], f["b"], f["fill"]) for f in frames2], "two-column input differs")
-    print("diff: values, red/blue/white colours and two-column input agree")
+    # A run twice as long: everything "grew" unless normalised.
+    b2, c2 = write("b2.folded", "m;a 10\nm;b 30\n"), write("c2.folded", "m;a 20\nm;b 60\n")
+    _, plain = svg_frames(run(["--diff", b2, c2])[1])
+    _, norm = svg_frames(run(["--diff", "--normalize", b2, c2])[1])
+    check(all(rgb(f["fill"])[0] == 255 and rgb(f["fill"])[1] < 250 for f in plain), "not all grew")
+    check(all(rgb(f["fill"]) == (250, 250, 250) for f in norm), "--normalize: not unchanged")
+    print("diff: values, red/blue/white colours, --normalize and two-column input agree")
 
 
 def check_colors():
