@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -30,8 +31,29 @@ static int fd_build_id(int fd, uint8_t *build_id)
 	return len;
 }
 
+/* /proc/PID/exe, if the mapping is of the executable: it opens even when
+ * the file was deleted, and needs no CAP_SYS_ADMIN (map_files does). */
+static int open_exe(int pid, const struct proc_map *map)
+{
+	struct stat st;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || st.st_ino != map->inode || major(st.st_dev) != map->dev_major ||
+	    minor(st.st_dev) != map->dev_minor) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Opens the file behind a mapping: map_files sees deleted files and other
- * mount namespaces; else the path inside the process's root. */
+ * mount namespaces (with CAP_SYS_ADMIN); else /proc/PID/exe for the
+ * executable; else the path inside the process's root. */
 int proc_map_open(int pid, const struct proc_map *map)
 {
 	char path[64];
@@ -41,6 +63,9 @@ int proc_map_open(int pid, const struct proc_map *map)
 		 map->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 || map->path[0] != '/')
+		return fd;
+	fd = open_exe(pid, map);
+	if (fd >= 0)
 		return fd;
 	snprintf(path, sizeof(path), "/proc/%d/root", pid);
 	root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
