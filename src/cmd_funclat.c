@@ -322,7 +322,8 @@ static int run(struct funclat_args *a, int argc, char **argv)
 {
 	struct funclat_opts o = { .sample_every = a->sample_every, .min_ns = a->min_ns,
 				  .no_stacks = a->no_stacks, .follow_forks = true };
-	struct funclat_cost cost = { .per_call_ns = -1, .max_rate = a->max_rate };
+	struct funclat_cost cost = { .per_call_ns = -1, .empty_call_ns = -1,
+				     .max_rate = a->max_rate };
 	uint64_t start, rate_ns, rate_entries = 0, maps_ns = 0;
 	struct funclat_result *res = NULL;
 	struct funclat_collector *c = NULL;
@@ -362,6 +363,8 @@ static int run(struct funclat_args *a, int argc, char **argv)
 		if (err) {
 			info_msg("cannot measure the probe cost: %s", strerror(-err));
 			cost.per_call_ns = -1;
+		} else {
+			cost.empty_call_ns = funclat_empty_call_ns(c);
 		}
 		err = 0;
 	}

@@ -280,6 +280,24 @@ int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *pe
 	return 0;
 }
 
+double funclat_empty_call_ns(struct funclat_collector *c)
+{
+	__u64 counts[HIST_NR_BUCKETS], sums[HIST_NR_BUCKETS], max_ns, total = 0, cum = 0;
+	unsigned int i;
+
+	if (funclat_read_hist(c, CALIB_TARGET, counts, sums, &max_ns))
+		return -1;
+	for (i = 0; i < HIST_NR_BUCKETS; i++)
+		total += counts[i];
+	/* The median bucket's mean: what an empty function measures. */
+	for (i = 0; i < HIST_NR_BUCKETS && total; i++) {
+		cum += counts[i];
+		if (cum * 2 >= total)
+			return counts[i] ? (double)sums[i] / (double)counts[i] : -1;
+	}
+	return -1;
+}
+
 void funclat_set_sample(struct funclat_collector *c, uint32_t every)
 {
 	c->skel->data->sample_every = every > 1 ? every : 1;
@@ -336,7 +354,7 @@ int funclat_read_hist(struct funclat_collector *c, __u32 target, __u64 counts[HI
 	struct funclat_bucket b;
 	__u32 i, key;
 
-	if (target >= FUNCLAT_MAX_TARGETS)
+	if (target > CALIB_TARGET)
 		return -EINVAL;
 	for (i = 0; i < HIST_NR_BUCKETS; i++) {
 		key = target * HIST_NR_BUCKETS + i;

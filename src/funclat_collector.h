@@ -42,6 +42,9 @@ int funclat_trace_tgid(struct funclat_collector *c, int tgid);
  * and return probes on it: *per_call_ns is the time a probed call adds.
  */
 int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *per_call_ns);
+/* What the probes measured for that empty function: the part of the probe
+ * overhead that falls inside every measured call. -1 when not measured. */
+double funclat_empty_call_ns(struct funclat_collector *c);
 
 void funclat_set_sample(struct funclat_collector *c, uint32_t every);
 uint32_t funclat_sample(const struct funclat_collector *c);

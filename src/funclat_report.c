@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,9 +64,10 @@ void funclat_result_finish(struct funclat_result *r)
 		r->count += r->counts[i];
 		r->total_ns += r->sums[i];
 	}
-	r->p50_ns = funclat_percentile(r->counts, 50);
-	r->p90_ns = funclat_percentile(r->counts, 90);
-	r->p99_ns = funclat_percentile(r->counts, 99);
+	/* Interpolation inside the top bucket must not pass the true max. */
+	r->p50_ns = fmin(funclat_percentile(r->counts, 50), (double)r->max_ns);
+	r->p90_ns = fmin(funclat_percentile(r->counts, 90), (double)r->max_ns);
+	r->p99_ns = fmin(funclat_percentile(r->counts, 99), (double)r->max_ns);
 	modality_analyze(r->counts, r->sums, &r->modality);
 	r->slow_above_ns = slow_threshold(&r->modality);
 }
@@ -202,6 +204,10 @@ static void write_text(FILE *out, const struct funclat_result *res, size_t nr,
 				dur(b, sizeof(b), cost->per_call_ns * (double)cost->probed_calls));
 		fputc('\n', out);
 	}
+	if (cost->empty_call_ns >= 0)
+		fprintf(out, "probe floor: an empty function measures %s here: every uprobe "
+			"latency above includes about that much probe overhead\n",
+			dur(a, sizeof(a), cost->empty_call_ns));
 	for (i = 0; i < FCNT_NR; i++)
 		if (counters[i] && i != FCNT_SAMPLED_OUT && i != FCNT_TRAMP_MAPPED)
 			fprintf(out, "note: %s: %llu\n", funclat_counter_name(i),
@@ -292,6 +298,11 @@ static void write_json(FILE *out, const struct funclat_result *res, size_t nr,
 	fprintf(out, ",\"probed_calls\":%llu,\"added_ns\":", (unsigned long long)cost->probed_calls);
 	if (cost->per_call_ns >= 0)
 		fprintf(out, "%.0f", cost->per_call_ns * (double)cost->probed_calls);
+	else
+		fputs("null", out);
+	fputs(",\"empty_call_ns\":", out);
+	if (cost->empty_call_ns >= 0)
+		fprintf(out, "%.0f", cost->empty_call_ns);
 	else
 		fputs("null", out);
 	fprintf(out, ",\"syscall_calls\":%llu,\"sample_every\":%u,\"max_rate\":%.0f,"

@@ -40,6 +40,7 @@ struct funclat_result {
 
 struct funclat_cost {
 	double per_call_ns;	/* measured at start; < 0 when not measured */
+	double empty_call_ns;	/* an empty function's measured latency: the floor */
 	__u64 probed_calls;	/* uprobe hits: every one trapped */
 	__u64 syscall_calls;
 	__u32 sample_every;
