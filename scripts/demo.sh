@@ -5,8 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target waitprof blocker
+echo "== building (log: build/build.log)" >&2
+mkdir -p build
+if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+       cmake --build build -j"$(nproc)" --target waitprof blocker; } >build/build.log 2>&1; then
+	tail -30 build/build.log >&2
+	echo "demo: the build failed (full log: build/build.log)" >&2
+	exit 1
+fi
 out=${WAITPROF_DEMO_DIR:-demo}
 mkdir -p "$out"
 echo "== recording the demo workload (about 2 s)" >&2
