@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
 	{ "symbolize", cmd_symbolize, "addresses to function, file:line (eu-addr2line compatible)" },
 	{ "analyze", cmd_analyze, "latency samples from a CSV file: percentiles, histogram, modality" },
+	{ "diff", cmd_diff, "compare two recordings or CSVs; with --fail-* a CI regression gate" },
 	{ "funclat", cmd_funclat, "latency of functions and syscalls: histogram, modality, slow callers" },
 };
 

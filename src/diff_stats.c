@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff_stats.h"
+
+double diff_hist_quantile(const __u64 *counts, const __u64 *sums, double q, __u64 max_ns)
+{
+	__u64 total = 0, cum = 0;
+	double rank, lo, hi, v = 0;
+	unsigned int i;
+
+	for (i = 0; i < HIST_NR_BUCKETS; i++)
+		total += counts[i];
+	if (!total)
+		return 0;
+	rank = q * (double)total;
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		if (!counts[i] || (double)(cum + counts[i]) < rank) {
+			cum += counts[i];
+			continue;
+		}
+		if (i == HIST_OVERFLOW) {
+			v = sums ? (double)sums[i] / counts[i] : (double)hist_bucket_lower(i);
+			break;
+		}
+		lo = (double)hist_bucket_lower(i);
+		hi = (double)hist_bucket_upper(i);
+		v = lo + (hi - lo) * ((rank - cum) / (double)counts[i]);
+		break;
+	}
+	if (max_ns && v > (double)max_ns)
+		v = (double)max_ns;
+	return v;
+}
+
+void diff_mann_whitney(const __u64 *base, const __u64 *cur, struct mann_whitney *mw)
+{
+	double n1 = 0, n2 = 0, u = 0, below_base = 0, ties = 0, n, var, t;
+	unsigned int i;
+
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		n1 += (double)cur[i];
+		n2 += (double)base[i];
+	}
+	memset(mw, 0, sizeof(*mw));
+	mw->effect = 0.5;
+	mw->p_greater = 1.0;
+	if (n1 == 0 || n2 == 0)
+		return;
+	/* U counts pairs (current, base) with current > base, ties as 1/2. */
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		u += (double)cur[i] * (below_base + 0.5 * (double)base[i]);
+		below_base += (double)base[i];
+		t = (double)cur[i] + (double)base[i];
+		ties += t * t * t - t;
+	}
+	n = n1 + n2;
+	mw->effect = u / (n1 * n2);
+	var = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1)));
+	if (var <= 0)
+		return;
+	mw->z = (u - n1 * n2 / 2.0) / sqrt(var);
+	mw->p_greater = 0.5 * erfc(mw->z / sqrt(2.0));
+}
+
+/* xorshift64*: small, fast, and the same numbers on every run. */
+static double uniform(__u64 *state)
+{
+	__u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (double)((x * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double normal(__u64 *state)
+{
+	double u1 = uniform(state), u2 = uniform(state);
+
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* Knuth's product method for small means, a normal approximation above 50. */
+static double poisson(__u64 *state, double mean)
+{
+	double l, p = 1.0, v;
+	unsigned int k = 0;
+
+	if (mean <= 0)
+		return 0;
+	if (mean > 50) {
+		v = floor(mean + sqrt(mean) * normal(state) + 0.5);
+		return v < 0 ? 0 : v;
+	}
+	l = exp(-mean);
+	do {
+		k++;
+		p *= uniform(state);
+	} while (p > l);
+	return k - 1;
+}
+
+struct resampled {
+	__u64 counts[HIST_NR_BUCKETS];
+	double total;
+};
+
+static void resample(const __u64 *counts, const __u64 *sums, __u64 *state, struct resampled *r)
+{
+	unsigned int i;
+	double c;
+
+	r->total = 0;
+	for (i = 0; i < HIST_NR_BUCKETS; i++) {
+		c = counts[i] ? poisson(state, (double)counts[i]) : 0;
+		r->counts[i] = (__u64)c;
+		if (counts[i])
+			r->total += c * ((double)sums[i] / (double)counts[i]);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double ratio(double cur, double base)
+{
+	if (base <= 0)
+		return cur > 0 ? INFINITY : 1.0;
+	return cur / base;
+}
+
+void diff_bootstrap(const __u64 *base_counts, const __u64 *base_sums, const __u64 *cur_counts,
+		    const __u64 *cur_sums, unsigned int rounds, struct bootstrap *out)
+{
+	double *p99r = calloc(rounds ? rounds : 1, sizeof(double));
+	double *totr = calloc(rounds ? rounds : 1, sizeof(double));
+	struct resampled *b = malloc(sizeof(*b)), *c = malloc(sizeof(*c));
+	unsigned int i, p99_up = 0, tot_up = 0;
+	__u64 state = 0x9e3779b97f4a7c15ull;
+
+	memset(out, 0, sizeof(*out));
+	if (!p99r || !totr || !b || !c || !rounds)
+		goto cleanup;
+	for (i = 0; i < rounds; i++) {
+		resample(base_counts, base_sums, &state, b);
+		resample(cur_counts, cur_sums, &state, c);
+		p99r[i] = ratio(diff_hist_quantile(c->counts, NULL, 0.99, 0),
+				diff_hist_quantile(b->counts, NULL, 0.99, 0));
+		totr[i] = ratio(c->total, b->total);
+		p99_up += p99r[i] > 1.0;
+		tot_up += totr[i] > 1.0;
+	}
+	qsort(p99r, rounds, sizeof(double), cmp_double);
+	qsort(totr, rounds, sizeof(double), cmp_double);
+	out->p99_conf = (double)p99_up / rounds;
+	out->total_conf = (double)tot_up / rounds;
+	out->p99_lo = p99r[(unsigned int)(rounds * 0.025)];
+	out->p99_hi = p99r[(unsigned int)(rounds * 0.975)];
+	out->total_lo = totr[(unsigned int)(rounds * 0.025)];
+	out->total_hi = totr[(unsigned int)(rounds * 0.975)];
+cleanup:
+	free(p99r);
+	free(totr);
+	free(b);
+	free(c);
+}
