@@ -97,6 +97,7 @@ struct call_frame {
 	__u64 entry_ns;
 	__u64 sp;		/* at entry: the address of the return slot */
 	__u64 ret_addr;		/* read at entry, before the uretprobe replaced it */
+	__u64 ip;		/* the function's entry */
 	__u64 stack_id;
 	__u32 target;
 	__u32 sampled;
@@ -338,7 +339,8 @@ static __always_inline void count_entry(__u32 target)
  * exception is a tail call (a jmp from one probed function to another):
  * the same slot, now holding the trampoline instead of a real address.
  */
-static __always_inline void drop_abandoned(struct thread_calls *tc, __u64 sp, __u64 ret_addr)
+static __always_inline void drop_abandoned(struct thread_calls *tc, __u64 sp, __u64 ret_addr,
+					   __u64 ip, __u32 target)
 {
 	struct call_frame *top;
 	__u32 i, d;
@@ -352,6 +354,11 @@ static __always_inline void drop_abandoned(struct thread_calls *tc, __u64 sp, __
 			return;
 		if (top->sp == sp && (tc->tramp_addr ? ret_addr == tc->tramp_addr :
 						       ret_addr != top->ret_addr))
+			return;
+		/* Two targets on one function (c:write and libc:write): one
+		 * call, seen by each probe. */
+		if (top->sp == sp && top->ip == ip && top->ret_addr == ret_addr &&
+		    top->target != target)
 			return;
 		tc->depth = d - 1;
 		counter_add(FCNT_NEVER_RETURNED, 1);
@@ -375,7 +382,7 @@ int BPF_KPROBE(funclat_entry)
 	if (!tc)
 		return 0;
 	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
-	drop_abandoned(tc, sp, ret_addr);
+	drop_abandoned(tc, sp, ret_addr, PT_REGS_IP(ctx), target);
 	d = tc->depth;
 	if (d >= FUNCLAT_MAX_DEPTH) {
 		counter_add(FCNT_DEPTH_OVERFLOW, 1);
@@ -395,6 +402,7 @@ int BPF_KPROBE(funclat_entry)
 	f = &tc->frames[d & DEPTH_MASK];
 	f->sp = sp;
 	f->ret_addr = ret_addr;
+	f->ip = PT_REGS_IP(ctx);
 	f->target = target;
 	f->sampled = sampled;
 	f->stack_id = 0;
@@ -406,6 +414,33 @@ int BPF_KPROBE(funclat_entry)
 	/* Last, so the stack walk is not counted as the function's time. */
 	f->entry_ns = bpf_ktime_get_ns();
 	return 0;
+}
+
+/*
+ * The frame of the call returning through slot for target, moved to the top
+ * so that popping it removes it. Frames sharing a slot (several targets on
+ * one function, tail calls) are one call level: their order is immaterial.
+ */
+static __always_inline struct call_frame *find_returning(struct thread_calls *tc, __u32 d,
+							 __u64 slot, __u32 target)
+{
+	struct call_frame *top = &tc->frames[(d - 1) & DEPTH_MASK], *f, tmp;
+	__u32 i;
+
+	for (i = 1; i <= 4 && i <= d; i++) {
+		f = &tc->frames[(d - i) & DEPTH_MASK];
+		if (f->sp != slot)
+			return NULL;
+		if (f->target != target)
+			continue;
+		if (f != top) {
+			tmp = *f;
+			*f = *top;
+			*top = tmp;
+		}
+		return top;
+	}
+	return NULL;
 }
 
 SEC("uretprobe")
@@ -437,8 +472,8 @@ int BPF_KRETPROBE(funclat_return)
 		counter_add(FCNT_UNMATCHED_RETURN, 1);
 		return 0;
 	}
-	f = &tc->frames[(d - 1) & DEPTH_MASK];
-	if (f->sp != slot || f->target != target) {
+	f = find_returning(tc, d, slot, target);
+	if (!f) {
 		counter_add(FCNT_UNMATCHED_RETURN, 1);
 		return 0;
 	}

@@ -8,9 +8,36 @@
 #include "json.h"
 
 #define PRECISION_TEXT "log-linear histogram, 8 sub-buckets per octave: a bucket spans at " \
-		       "most 12.5% of its value; percentiles interpolate inside the bucket"
+		       "most 12.5% of its value; a percentile is placed inside its bucket " \
+		       "around the bucket's exact mean, so it is within 12.5% and exact for " \
+		       "a bucket of one call"
 
-double funclat_percentile(const __u64 counts[HIST_NR_BUCKETS], double p)
+/*
+ * The span the calls of bucket i are spread over: uniform around their mean
+ * (the per-bucket sums make it exact) as wide as the bucket allows, so a
+ * sparse tail bucket with one call yields that call's own duration.
+ */
+static void bucket_span(const __u64 counts[HIST_NR_BUCKETS], const __u64 *sums, unsigned int i,
+			double *lo, double *hi)
+{
+	double mean, half;
+
+	*lo = (double)hist_bucket_lower(i);
+	*hi = i == HIST_OVERFLOW ? *lo : (double)hist_bucket_upper(i);
+	if (!sums || !counts[i])
+		return;
+	mean = (double)sums[i] / (double)counts[i];
+	if (mean < *lo || mean > *hi || i == HIST_OVERFLOW) {
+		*lo = *hi = mean;
+		return;
+	}
+	half = fmin(mean - *lo, *hi - mean);
+	*lo = mean - half;
+	*hi = mean + half;
+}
+
+double funclat_percentile_sums(const __u64 counts[HIST_NR_BUCKETS],
+			       const __u64 *sums, double p)
 {
 	__u64 total = 0, cum = 0;
 	double rank, lo, hi;
@@ -25,14 +52,19 @@ double funclat_percentile(const __u64 counts[HIST_NR_BUCKETS], double p)
 		if (!counts[i])
 			continue;
 		if ((double)(cum + counts[i]) >= rank) {
-			lo = (double)hist_bucket_lower(i);
-			/* The overflow bucket has no upper bound: its lower one. */
-			hi = i == HIST_OVERFLOW ? lo : (double)hist_bucket_upper(i);
-			return lo + (hi - lo) * ((rank - (double)cum) / (double)counts[i]);
+			bucket_span(counts, sums, i, &lo, &hi);
+			/* Calls at the midpoints of count equal slices of the span. */
+			return lo + (hi - lo) * (fmax(rank - (double)cum, 0.5) - 0.5) /
+					     fmax((double)counts[i] - 1.0, 1.0);
 		}
 		cum += counts[i];
 	}
 	return (double)hist_bucket_lower(HIST_OVERFLOW);
+}
+
+double funclat_percentile(const __u64 counts[HIST_NR_BUCKETS], double p)
+{
+	return funclat_percentile_sums(counts, NULL, p);
 }
 
 /*
@@ -65,9 +97,9 @@ void funclat_result_finish(struct funclat_result *r)
 		r->total_ns += r->sums[i];
 	}
 	/* Interpolation inside the top bucket must not pass the true max. */
-	r->p50_ns = fmin(funclat_percentile(r->counts, 50), (double)r->max_ns);
-	r->p90_ns = fmin(funclat_percentile(r->counts, 90), (double)r->max_ns);
-	r->p99_ns = fmin(funclat_percentile(r->counts, 99), (double)r->max_ns);
+	r->p50_ns = fmin(funclat_percentile_sums(r->counts, r->sums, 50), (double)r->max_ns);
+	r->p90_ns = fmin(funclat_percentile_sums(r->counts, r->sums, 90), (double)r->max_ns);
+	r->p99_ns = fmin(funclat_percentile_sums(r->counts, r->sums, 99), (double)r->max_ns);
 	modality_analyze(r->counts, r->sums, &r->modality);
 	r->slow_above_ns = slow_threshold(&r->modality);
 }

@@ -54,6 +54,10 @@ enum funclat_format { FUNCLAT_TEXT, FUNCLAT_JSON, FUNCLAT_CSV };
 /* Percentile p (0-100) of a log-linear histogram, interpolated linearly
  * inside the bucket it falls in; 0 for an empty histogram. */
 double funclat_percentile(const __u64 counts[HIST_NR_BUCKETS], double p);
+/* The same, with the per-bucket sums of ns (NULL: none): calls are spread
+ * evenly around their bucket's exact mean. */
+double funclat_percentile_sums(const __u64 counts[HIST_NR_BUCKETS], const __u64 *sums,
+			       double p);
 /* Fills count, total and percentiles from counts/sums, then the modality. */
 void funclat_result_finish(struct funclat_result *r);
 void funclat_result_free(struct funclat_result *r);

@@ -43,7 +43,7 @@ def bad_frames(stacks):
 
 
 def test_truth(tmp):
-    n = 600
+    n = 500
     t = lambda f: f"{WORK}:{f}"  # noqa: E731
     p, rep = funclat(os.path.join(tmp, "truth.json"),
                      [t("timed_call"), t("recurse_depth"), t("jump_away"), t("exit_inside"),
@@ -178,6 +178,37 @@ def test_refusals_and_options(tmp):
     check(len(rows) == 1 and rows[0].split(",")[1] == "333", f"CSV row: {rows}")
 
 
+def test_processes(tmp):
+    """A command that execs into the workload, and two processes with -p."""
+    import subprocess
+    import time
+    p, rep = funclat(os.path.join(tmp, "exec.json"),
+                     [f"{WORK}:timed_call", "c:getppid", "libc:getppid", "syscall:getppid"],
+                     ["sh", "-c", f"exec {WORK} truth 20"], "--no-cost")
+    f = {x["target"]: x for x in rep["functions"]}
+    # sh asks for its parent once ($PPID) before it execs: 333 + 1.
+    check(f[f"{WORK}:timed_call"]["count"] == 21,
+          f"after exec: timed_call {f[f'{WORK}:timed_call']['count']} == 21")
+    for t in ("c:getppid", "libc:getppid", "syscall:getppid"):
+        check(f[t]["count"] in (333, 334), f"after exec: {t} {f[t]['count']} in (333, 334)")
+    procs = [subprocess.Popen([WORK, "logger", "200000", "0", os.path.join(tmp, f"p{i}.j"),
+                               os.path.join(tmp, f"p{i}.c")], stdout=subprocess.DEVNULL)
+             for i in range(2)]
+    try:
+        time.sleep(0.3)
+        out = os.path.join(tmp, "pids.json")
+        p = run([WAITPROF, "funclat", "--format", "json", "-o", out, "-d", "1", "--stacks",
+                 "-p", ",".join(str(x.pid) for x in procs), f"{WORK}:journal_append"])
+        rep = json.load(open(out))
+    finally:
+        for x in procs:
+            x.kill()
+            x.wait()
+    pids = {s["pid"] for s in rep["functions"][0]["stacks"]}
+    check(pids == {x.pid for x in procs}, f"-p with two processes: stacks from {sorted(pids)}")
+    check(rep["functions"][0]["count"] > 100, f"{rep['functions'][0]['count']} calls timed in 1 s")
+
+
 def main():
     wptest.require_bpf()
     if not os.access(WORK, os.X_OK):
@@ -191,6 +222,8 @@ def main():
         test_logger(tmp)
     if which in ("all", "options"):
         test_refusals_and_options(tmp)
+    if which in ("all", "processes"):
+        test_processes(tmp)
     wptest.finish()
 
 

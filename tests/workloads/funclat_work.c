@@ -3,7 +3,7 @@
  * Ground truth for waitprof funclat: functions with known call counts that
  * time themselves. At exit one JSON line says what happened.
  *
- *   truth N      timed_call() N times, each sleeping a log-uniform 0.5-4 ms,
+ *   truth N      timed_call() N times, each sleeping a log-uniform 1-8 ms,
  *                timed inside its body; recurse_depth(DEPTH) REC times;
  *                jump_away() JUMPS times, which longjmps out and never
  *                returns; EXITERS threads that call exit_inside(), which
@@ -121,9 +121,10 @@ static int run_truth(int n)
 	if (!self_ns)
 		return 1;
 	for (i = 0; i < n; i++) {
-		/* log-uniform in [0.5 ms, 4 ms): 3 octaves */
+		/* log-uniform in [1 ms, 8 ms): 3 octaves, long enough that the
+		 * scheduling noise of a busy machine stays in the tail */
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-		d = (uint64_t)(500000.0 * exp2(3.0 * (double)(seed >> 11) / (double)(1ULL << 53)));
+		d = (uint64_t)(1000000.0 * exp2(3.0 * (double)(seed >> 11) / (double)(1ULL << 53)));
 		self_ns[i] = timed_call(d);
 	}
 	for (i = 0; i < REC; i++)
