@@ -53,6 +53,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile bool filter_tgid = false;	/* only processes in traced_tgids */
 const volatile __u32 self_tgid = 0;		/* never trace the recorder */
 const volatile __u64 min_wait_ns = 0;		/* shorter waits are not recorded */
+const volatile __u32 cache_verify_every = 64;	/* 0: trust the stack cache blindly */
 
 /* Shared with the offcpu object (bpf_map__reuse_fd) so -p means one thing. */
 struct {
@@ -152,6 +153,35 @@ struct {
 	__type(value, struct uprobe_state);
 } uprobe_calls SEC(".maps");
 
+/*
+ * Futex user stacks, cached per thread: a thread that waits or wakes again
+ * with the same user ip (the syscall instruction), sp and bp is, almost
+ * always, at the same place, and a walk costs 1.4-8 us (docs/UNWIND.md).
+ * Every cache_verify_every-th hit is walked anyway and disagreements are
+ * counted, so the report can show the cache is safe.
+ */
+#define USTACK_CACHE_WAYS 4
+
+struct ustack_cache_entry {
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__u64 stack_id;
+};
+
+struct ustack_cache {
+	struct ustack_cache_entry e[USTACK_CACHE_WAYS];
+	__u32 next;
+	__u32 hits_since_verify;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);			/* tid */
+	__type(value, struct ustack_cache);
+} ustack_caches SEC(".maps");
+
 static __always_inline void lcounter_add(__u32 id, __u64 n)
 {
 	__u64 *cnt = bpf_map_lookup_elem(&lock_counters, &id);
@@ -212,22 +242,68 @@ static __always_inline struct lock_holder_val *holder_get(__u32 tgid, __u64 uadd
 	return bpf_map_lookup_elem(&lock_holders, &key);
 }
 
+static __always_inline __u64 walk_current(const struct user_regs *r)
+{
+	__u32 flags = 0;
+	long err = 0;
+	__u64 id;
+
+	id = capture_user_stack(r, &err, &flags);
+	if (!id)
+		lcounter_add(err ? LCNT_DROP_STACK_FULL : LCNT_USTACK_EMPTY, 1);
+	return id;
+}
+
 /* The user stack of the current thread from its saved user registers. */
 static __always_inline __u64 current_user_stack(void)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	static const struct ustack_cache empty;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), i;
+	struct ustack_cache_entry *e = NULL;
+	struct ustack_cache *cache;
 	struct user_regs r = {};
-	__u32 flags = 0;
-	long err = 0;
 	__u64 id;
 
 	r.ip = BPF_CORE_READ(regs, ip);
 	r.sp = BPF_CORE_READ(regs, sp);
 	r.bp = BPF_CORE_READ(regs, bp);
 	r.syscall_nr = BPF_CORE_READ(regs, orig_ax);
-	id = capture_user_stack(&r, &err, &flags);
-	if (!id)
-		lcounter_add(err ? LCNT_DROP_STACK_FULL : LCNT_USTACK_EMPTY, 1);
+	cache = bpf_map_lookup_elem(&ustack_caches, &tid);
+	if (!cache) {
+		bpf_map_update_elem(&ustack_caches, &tid, &empty, BPF_NOEXIST);
+		cache = bpf_map_lookup_elem(&ustack_caches, &tid);
+	}
+	for (i = 0; cache && i < USTACK_CACHE_WAYS; i++) {
+		if (cache->e[i].stack_id && cache->e[i].ip == r.ip && cache->e[i].sp == r.sp &&
+		    cache->e[i].bp == r.bp) {
+			e = &cache->e[i];
+			break;
+		}
+	}
+	if (e) {
+		lcounter_add(LCNT_STACK_CACHE_HITS, 1);
+		if (!cache_verify_every || ++cache->hits_since_verify < cache_verify_every)
+			return e->stack_id;
+		cache->hits_since_verify = 0;
+	}
+	/* One walk site only: the unwinder is large, the verifier counts
+	 * every inlined copy. */
+	id = walk_current(&r);
+	if (!cache || !id)
+		return id;
+	if (e) {
+		lcounter_add(LCNT_STACK_CACHE_VERIFIED, 1);
+		if (id != e->stack_id)
+			lcounter_add(LCNT_STACK_CACHE_MISMATCH, 1);
+	} else {
+		e = &cache->e[cache->next & (USTACK_CACHE_WAYS - 1)];
+		cache->next++;
+		e->ip = r.ip;
+		e->sp = r.sp;
+		e->bp = r.bp;
+	}
+	e->stack_id = id;	/* a fresh walk is the truth */
 	return id;
 }
 
@@ -261,21 +337,20 @@ static __always_inline void futex_wake(__u32 tgid, __u64 uaddr)
 		__sync_fetch_and_add(&hv->wakes, 1);
 }
 
-/* Sorts a futex(2) call into a wait, a wake or neither. */
-static __always_inline void futex_enter(__u32 tgid, __u64 uaddr, __u32 op)
+#define FUTEX_CLASS_WAKE 0xff	/* not a wait: a wake */
+
+/* Sorts a futex(2) operation: a wait class, FUTEX_CLASS_WAKE, or 0. */
+static __always_inline __u8 futex_op_class(__u32 op)
 {
 	switch (op & FUTEX_CMD_MASK) {
 	case FUTEX_WAIT:
 	case FUTEX_WAIT_BITSET:
-		futex_wait_begin(uaddr, FUTEX_CLASS_WAIT);
-		break;
+		return FUTEX_CLASS_WAIT;
 	case FUTEX_LOCK_PI:
 	case FUTEX_LOCK_PI2:
-		futex_wait_begin(uaddr, FUTEX_CLASS_PI);
-		break;
+		return FUTEX_CLASS_PI;
 	case FUTEX_WAIT_REQUEUE_PI:
-		futex_wait_begin(uaddr, FUTEX_CLASS_REQUEUE_PI);
-		break;
+		return FUTEX_CLASS_REQUEUE_PI;
 	case FUTEX_WAKE:
 	case FUTEX_WAKE_BITSET:
 	case FUTEX_WAKE_OP:
@@ -283,14 +358,15 @@ static __always_inline void futex_enter(__u32 tgid, __u64 uaddr, __u32 op)
 	case FUTEX_CMP_REQUEUE:
 	case FUTEX_CMP_REQUEUE_PI:
 	case FUTEX_UNLOCK_PI:
-		futex_wake(tgid, uaddr);
-		break;
+		return FUTEX_CLASS_WAKE;
 	}
+	return 0;
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(lock_sys_enter, struct pt_regs *regs, long id)
 {
+	__u8 op_class;
 	__u32 tgid;
 	__u64 uaddr;
 
@@ -302,19 +378,26 @@ int BPF_PROG(lock_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	uaddr = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	if (id == NR_FUTEX) {
-		futex_enter(tgid, uaddr, (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		op_class = futex_op_class((__u32)PT_REGS_PARM2_CORE_SYSCALL(regs));
 	} else if (id == NR_FUTEX_WAIT) {
-		futex_wait_begin(uaddr, FUTEX_CLASS_WAIT);
+		op_class = FUTEX_CLASS_WAIT;
 	} else if (id == NR_FUTEX_WAKE) {
-		futex_wake(tgid, uaddr);
+		op_class = FUTEX_CLASS_WAKE;
 	} else {
 		/* struct futex_waitv { u64 val; u64 uaddr; ... }: name the
 		 * wait by its first futex. */
-		__u64 first = 0;
+		__u64 vec = uaddr;
 
-		bpf_probe_read_user(&first, sizeof(first), (void *)(uaddr + 8));
-		futex_wait_begin(first, FUTEX_CLASS_WAITV);
+		uaddr = 0;
+		bpf_probe_read_user(&uaddr, sizeof(uaddr), (void *)(vec + 8));
+		op_class = FUTEX_CLASS_WAITV;
 	}
+	/* One call site each: a stack walk inlined twice doubles what the
+	 * verifier must prove. */
+	if (op_class == FUTEX_CLASS_WAKE)
+		futex_wake(tgid, uaddr);
+	else if (op_class)
+		futex_wait_begin(uaddr, op_class);
 	return 0;
 }
 

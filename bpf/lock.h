@@ -106,6 +106,9 @@ enum lock_counter {
 	LCNT_USTACK_EMPTY,	/* user stack walk gave nothing */
 	LCNT_KSTACK_FAILED,	/* bpf_get_stack failed */
 	LCNT_WAKE_UNMATCHED,	/* a wait ended woken but with no wake seen */
+	LCNT_STACK_CACHE_HITS,	/* futex user stacks reused from the thread's cache */
+	LCNT_STACK_CACHE_VERIFIED, /* ... hits walked anyway to check the cache */
+	LCNT_STACK_CACHE_MISMATCH, /* ... whose walk gave another stack */
 	LCNT_NR,
 };
 

@@ -530,6 +530,7 @@ int cmd_record(int argc, char **argv)
 		a.locks.pids = a.pids;
 		a.locks.nr_pids = a.offcpu.nr_pids;
 		a.locks.min_ns = a.offcpu.min_ns;
+		a.locks.verify_every = a.offcpu.verify_every;
 		a.locks.force_raw_tp = a.offcpu.force_raw_tp;
 		err = lock_start(&locks, &a.locks, collector);
 		if (err && a.locks.uprobes)

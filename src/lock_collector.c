@@ -60,6 +60,9 @@ static const char *const counter_names[LCNT_NR] = {
 	[LCNT_USTACK_EMPTY] = "lock_user_stack_empty",
 	[LCNT_KSTACK_FAILED] = "lock_kernel_stack_failed",
 	[LCNT_WAKE_UNMATCHED] = "lock_woken_without_wake_seen",
+	[LCNT_STACK_CACHE_HITS] = "lock_stack_cache_hits",
+	[LCNT_STACK_CACHE_VERIFIED] = "lock_stack_cache_verified",
+	[LCNT_STACK_CACHE_MISMATCH] = "lock_stack_cache_mismatch",
 };
 
 /* The libc a process maps, from /proc/PID/maps ("self" for the system's). */
@@ -267,6 +270,7 @@ static void set_rodata(struct lock_bpf *skel, const struct lock_opts *o)
 	skel->rodata->filter_tgid = o->filter_pids;
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->min_wait_ns = o->min_ns;
+	skel->rodata->cache_verify_every = o->verify_every;
 }
 
 /* tp_btf or raw_tp for the kernel lock tracepoints, chosen before load. */

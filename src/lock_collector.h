@@ -23,6 +23,7 @@ struct lock_opts {
 	uint32_t sample_period_ms;	/* 0: attached throughout */
 	uint32_t hist_entries;	/* lock_hist capacity */
 	uint64_t min_ns;	/* shorter futex and kernel waits are dropped */
+	uint32_t verify_every;	/* re-walk every Nth stack cache hit (0: never) */
 	bool force_raw_tp;
 };
 

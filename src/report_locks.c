@@ -168,6 +168,11 @@ int report_locks_text(FILE *out, const struct recording *rec, const struct repor
 		(unsigned long long)rec_get_counter(rec, "lock_futex_wakes"),
 		(unsigned long long)rec_get_counter(rec, "lock_kernel_contentions"),
 		(unsigned long long)rec_get_counter(rec, "lock_uprobe_calls"));
+	if (rec_get_counter(rec, "lock_stack_cache_verified"))
+		fprintf(out, "  stack cache: %llu hits, %llu re-walked, %llu mismatches\n",
+			(unsigned long long)rec_get_counter(rec, "lock_stack_cache_hits"),
+			(unsigned long long)rec_get_counter(rec, "lock_stack_cache_verified"),
+			(unsigned long long)rec_get_counter(rec, "lock_stack_cache_mismatch"));
 	if (agg.sampled)
 		fprintf(out, "  uprobes sampled %s ms: attached %.1f%% of the time, so "
 			"acquisition counts are a sample\n",

@@ -33,11 +33,16 @@ for line in folded.splitlines():
 
 reader = chains.get("reader", [])
 check(len(reader) >= 1, f"reader: off-wake chains ({len(reader)})")
-from_writer = [c for c in reader if "writer_main_[w]" in c[1] and c[1][-1] == "writer_[w]"]
+from_writer = [c for c in reader if c[1][-1] == "writer_[w]"]
 total_us = sum(c[2] for c in reader)
 writer_us = sum(c[2] for c in from_writer)
 check(total_us > 0 and writer_us >= 0.95 * total_us,
-      f"reader: {writer_us} of {total_us} us woken by writer_main in thread writer")
+      f"reader: {writer_us} of {total_us} us woken by thread writer")
+# Until the writer's unwind tables are loaded its walks use frame pointers,
+# which miss the frame that called into libc: most, not all, name it.
+named_us = sum(c[2] for c in from_writer if "writer_main_[w]" in c[1])
+check(named_us >= 0.5 * total_us,
+      f"reader: {named_us} of {total_us} us woken from writer_main (the write call)")
 check(all(c[1][0] == "try_to_wake_up_[w]" for c in from_writer),
       "reader: waker chains start at the wakeup (try_to_wake_up)")
 check(all("reader_main" in c[0] for c in from_writer), "reader: waiter frames name reader_main")
