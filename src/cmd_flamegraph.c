@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "diff_folded.h"
 #include "folded.h"
 #include "profile.h"
 #include "svg.h"
@@ -176,10 +177,18 @@ static int parse_args(int argc, char **argv, struct flamegraph_args *a)
 static int read_input(struct fg_tree *tree, const char *path, enum fg_column col)
 {
 	FILE *in = stdin;
+	char why[512];
 	int err;
 
 	if (strcmp(path, "-")) {
-		in = fopen(path, "r");
+		/* A recording reads as its folded stacks (src/diff_folded.c). */
+		in = diff_folded_open(path, why, sizeof(why));
+		if (!in && why[0]) {
+			fprintf(stderr, "waitprof flamegraph: %s\n", why);
+			return 2;
+		}
+		if (!in)
+			in = fopen(path, "r");
 		if (!in) {
 			fprintf(stderr, "waitprof flamegraph: cannot open %s: %s\n", path, strerror(errno));
 			return 2;

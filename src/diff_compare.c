@@ -48,11 +48,14 @@ static void judge(struct diff_row *row, const struct diff_gate *g, __u64 base_to
 			row->flags |= DIFF_FLAG_NEW_BIMODAL;
 		return;
 	}
-	/* New in CURRENT: its whole total is growth, judged against BASE's. */
-	if (!b && c && c->count >= g->min_samples) {
-		if ((double)c->total_ns > (double)base_total * g->total_pct / 100.0)
+	/* New in CURRENT (or too rare in BASE to compare): its growth counts
+	 * against BASE's whole total, since it has no total of its own. */
+	if (c && c->count >= g->min_samples) {
+		double growth = (double)c->total_ns - (b ? (double)b->total_ns : 0);
+
+		if (growth > (double)base_total * g->total_pct / 100.0)
 			row->flags |= DIFF_FLAG_TOTAL;
-		if (multimodal(&row->mod[1]))
+		if (!b && multimodal(&row->mod[1]))
 			row->flags |= DIFF_FLAG_NEW_BIMODAL;
 	}
 }
