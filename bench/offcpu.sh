@@ -20,17 +20,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O2 -o "$tmp/pingpong" "$here/pingpong.c"
 
-# Runs the ping-pong under a tracer started in the background; waits until
-# its programs are attached, then stops it with SIGINT.
+# Runs the ping-pong under a tracer started in the background, once the
+# tracer says it is attached (or after 5 s), then stops it with SIGINT.
 under() {
 	local pin=$1; shift
-	"$@" >/dev/null 2>"$tmp/tracer.err" &
+	: >"$tmp/tracer.out"
+	"$@" >"$tmp/tracer.out" 2>&1 &
 	local tracer=$!
 	for _ in $(seq 100); do
-		bpftool prog show 2>/dev/null | grep -q 'sched_switch' && break
+		grep -qiE 'recording off-CPU|Tracing off-CPU' "$tmp/tracer.out" && break
 		sleep 0.05
 	done
-	sleep 0.3
+	sleep 0.2
 	$pin "$tmp/pingpong" "$rounds"
 	kill -INT $tracer
 	wait $tracer || true
@@ -46,7 +47,7 @@ for mode in free pinned; do
 	: >"$tmp/untraced.$mode" >"$tmp/waitprof.$mode" >"$tmp/offcputime.$mode"
 	for r in $(seq "$repeats"); do
 		plain "$pin" >>"$tmp/untraced.$mode"
-		under "$pin" "$waitprof" record -q -o "$tmp/w.data" >>"$tmp/waitprof.$mode"
+		under "$pin" "$waitprof" record -o "$tmp/w.data" >>"$tmp/waitprof.$mode"
 		under "$pin" "$offcputime" >>"$tmp/offcputime.$mode"
 		echo "bench: $mode round $r/$repeats" >&2
 	done
