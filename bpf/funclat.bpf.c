@@ -365,8 +365,12 @@ static __always_inline void drop_abandoned(struct thread_calls *tc, __u64 sp, __
 	}
 }
 
-SEC("uprobe")
-int BPF_KPROBE(funclat_entry)
+/*
+ * Entry. With a session (session = true) the return probe runs only when
+ * this returns 0: a call that is not sampled asks for none and costs one
+ * trap instead of two, and pushes no frame, as its slot gets no trampoline.
+ */
+static __always_inline int on_entry(struct pt_regs *ctx, bool session)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), ret_addr = 0, slot;
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
@@ -376,17 +380,17 @@ int BPF_KPROBE(funclat_entry)
 	bool sampled;
 
 	if (target > CALIB_TARGET || (tgid == self_tgid && target != CALIB_TARGET))
-		return 0;
+		return 1;
 	count_entry(target);
 	tc = thread_get(tid, true);
 	if (!tc)
-		return 0;
+		return 1;
 	bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)sp);
 	drop_abandoned(tc, sp, ret_addr, PT_REGS_IP(ctx), target);
 	d = tc->depth;
 	if (d >= FUNCLAT_MAX_DEPTH) {
 		counter_add(FCNT_DEPTH_OVERFLOW, 1);
-		return 0;
+		return 1;
 	}
 	tc->tgid = tgid;
 	/* The caller's own slot, if it is a call in progress, now holds the
@@ -399,6 +403,8 @@ int BPF_KPROBE(funclat_entry)
 			tc->tramp_addr = slot;
 	}
 	sampled = sample_this();
+	if (session && !sampled)
+		return 1;
 	f = &tc->frames[d & DEPTH_MASK];
 	f->sp = sp;
 	f->ret_addr = ret_addr;
@@ -443,8 +449,7 @@ static __always_inline struct call_frame *find_returning(struct thread_calls *tc
 	return NULL;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(funclat_return)
+static __always_inline int on_return(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 slot = PT_REGS_SP(ctx) - 8;	/* the ret popped the slot */
@@ -481,6 +486,31 @@ int BPF_KRETPROBE(funclat_return)
 	if (f->sampled)
 		record_call(target, tc->tgid, f->stack_id, now - f->entry_ns);
 	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(funclat_entry)
+{
+	on_entry(ctx, false);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(funclat_return)
+{
+	return on_return(ctx);
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* Entry and return in one program, loaded as a uprobe session (kernel
+ * 6.13+) by user space when the kernel has them. */
+SEC("uprobe")
+int BPF_KPROBE(funclat_session)
+{
+	if (bpf_session_is_return())
+		return on_return(ctx);
+	return on_entry(ctx, true);
 }
 
 static __always_inline bool syscall_traced(__u32 tgid)

@@ -41,6 +41,7 @@ struct funclat_args {
 	bool no_stacks;
 	bool all_stacks;
 	bool no_cost;
+	bool no_session;
 	int verbose;
 	bool quiet;
 };
@@ -52,7 +53,10 @@ static void on_stop_signal(int sig)
 	stop_signal = sig;
 }
 
-enum { OPT_FORMAT = 1000, OPT_SAMPLE, OPT_MAX_RATE, OPT_NO_STACKS, OPT_STACKS, OPT_NO_COST };
+enum {
+	OPT_FORMAT = 1000, OPT_SAMPLE, OPT_MAX_RATE, OPT_NO_STACKS, OPT_STACKS, OPT_NO_COST,
+	OPT_NO_SESSION,
+};
 
 static const struct argp_option funclat_options[] = {
 	{ "pid", 'p', "PID[,PID...]", 0, "Trace these processes (default: every process, or the command)" },
@@ -64,6 +68,7 @@ static const struct argp_option funclat_options[] = {
 	{ "max-rate", OPT_MAX_RATE, "CALLS_PER_SEC", 0, "Switch to sampling when calls come faster than this, and say so" },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not take the user stack at entry (no slow-call callers)" },
 	{ "stacks", OPT_STACKS, NULL, 0, "Also list the callers of all calls of every target (JSON: \"stacks\")" },
+	{ "no-session", OPT_NO_SESSION, NULL, 0, "Separate uprobes and uretprobes even where uprobe sessions exist (kernel 6.13+)" },
 	{ "no-cost", OPT_NO_COST, NULL, 0, "Do not measure the per-call probe cost at start" },
 	{ "verbose", 'v', NULL, 0, "More messages (twice: libbpf debug output)" },
 	{ "quiet", 'q', NULL, 0, "Only errors on stderr" },
@@ -114,6 +119,7 @@ static error_t parse_funclat_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_STACKS: a->no_stacks = true; break;
 	case OPT_STACKS: a->all_stacks = true; break;
 	case OPT_NO_COST: a->no_cost = true; break;
+	case OPT_NO_SESSION: a->no_session = true; break;
 	case 'v': a->verbose++; break;
 	case 'q': a->quiet = true; break;
 	case ARGP_KEY_ARG:
@@ -321,7 +327,8 @@ static int split_command(int argc, char **argv, struct funclat_args *a)
 static int run(struct funclat_args *a, int argc, char **argv)
 {
 	struct funclat_opts o = { .sample_every = a->sample_every, .min_ns = a->min_ns,
-				  .no_stacks = a->no_stacks, .follow_forks = true };
+				  .no_stacks = a->no_stacks, .no_session = a->no_session,
+				  .follow_forks = true };
 	struct funclat_cost cost = { .per_call_ns = -1, .empty_call_ns = -1,
 				     .max_rate = a->max_rate };
 	uint64_t start, rate_ns, rate_entries = 0, maps_ns = 0;
@@ -376,9 +383,10 @@ static int run(struct funclat_args *a, int argc, char **argv)
 	if (cost.per_call_ns >= 0)
 		info_msg("each probed call costs about %.1f us here (entry + return trap)",
 			 cost.per_call_ns / 1000.0);
-	info_msg("timing %zu target%s (%zu uprobes)%s", plan.nr_targets,
-		 plan.nr_targets == 1 ? "" : "s", plan.nr_probes * 2,
-		 child ? "" : "... Ctrl-C to stop");
+	info_msg("timing %zu target%s (%zu function%s, %s)%s", plan.nr_targets,
+		 plan.nr_targets == 1 ? "" : "s", plan.nr_probes, plan.nr_probes == 1 ? "" : "s",
+		 funclat_uses_session(c) ? "uprobe sessions: no return trap for calls not sampled" :
+		 "uprobe + uretprobe", child ? "" : "... Ctrl-C to stop");
 	start = rate_ns = now_ns();
 	if (child) {
 		err = launcher_go(child);

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_env.h"
@@ -14,6 +16,26 @@
 
 #define CALIB_TARGET FUNCLAT_MAX_TARGETS
 
+/* Not in the uapi headers libbpf 1.1 and Debian 12 ship: kernel 6.13. */
+#define ATTACH_UPROBE_SESSION 57
+#define CMD_LINK_CREATE 28
+
+/* BPF_LINK_CREATE's attr for uprobe_multi, as the kernel lays it out. */
+struct link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
 struct funclat_collector {
 	struct funclat_bpf *skel;
 	struct ring_buffer *notify_rb;
@@ -21,7 +43,10 @@ struct funclat_collector {
 	void *ctx;
 	struct bpf_link **links;
 	size_t nr_links;
+	int *session_fds;	/* uprobe session links, by raw syscall */
+	size_t nr_session_fds;
 	bool syscalls;
+	bool session;
 };
 
 static const char *const counter_names[FCNT_NR] = {
@@ -65,6 +90,51 @@ static void set_rodata(struct funclat_bpf *skel, const struct funclat_opts *o)
 	skel->data->sample_every = o->sample_every > 1 ? o->sample_every : 1;
 }
 
+/* Uprobe sessions (one program for entry and return, the return probe
+ * only for calls whose entry asks for it): the kfunc and the attach type
+ * in the kernel's BTF. */
+static bool kernel_has_uprobe_session(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	bool found = false;
+	int id, i;
+
+	if (!vmlinux)
+		return false;
+	id = btf__find_by_name_kind(vmlinux, "bpf_attach_type", BTF_KIND_ENUM);
+	if (id > 0 && btf__find_by_name_kind(vmlinux, "bpf_session_is_return", BTF_KIND_FUNC) > 0) {
+		t = btf__type_by_id(vmlinux, id);
+		e = btf_enum(t);
+		for (i = 0; i < btf_vlen(t) && !found; i++, e++)
+			found = !strcmp(btf__name_by_offset(vmlinux, e->name_off),
+					"BPF_TRACE_UPROBE_SESSION") && e->val == ATTACH_UPROBE_SESSION;
+	}
+	btf__free(vmlinux);
+	return found;
+}
+
+static void choose_programs(struct funclat_collector *c, const struct funclat_opts *o)
+{
+	struct funclat_bpf *skel = c->skel;
+
+	c->session = !o->no_session && kernel_has_uprobe_session();
+	bpf_program__set_autoload(skel->progs.funclat_entry, !c->session);
+	bpf_program__set_autoload(skel->progs.funclat_return, !c->session);
+	bpf_program__set_autoload(skel->progs.funclat_session, c->session);
+	if (c->session)
+		bpf_program__set_expected_attach_type(skel->progs.funclat_session,
+						      ATTACH_UPROBE_SESSION);
+	bpf_program__set_autoload(skel->progs.funclat_sys_enter, o->syscalls);
+	bpf_program__set_autoload(skel->progs.funclat_sys_exit, o->syscalls);
+}
+
+bool funclat_uses_session(const struct funclat_collector *c)
+{
+	return c->session;
+}
+
 int funclat_open(struct funclat_collector **out, const struct funclat_opts *o,
 		 funclat_notify_fn on_notify, void *ctx)
 {
@@ -84,8 +154,7 @@ int funclat_open(struct funclat_collector **out, const struct funclat_opts *o,
 		goto fail;
 	}
 	set_rodata(c->skel, o);
-	bpf_program__set_autoload(c->skel->progs.funclat_sys_enter, o->syscalls);
-	bpf_program__set_autoload(c->skel->progs.funclat_sys_exit, o->syscalls);
+	choose_programs(c, o);
 	bpf_map__set_max_entries(c->skel->maps.stacks, o->stack_entries ? o->stack_entries : 16384);
 	if (o->stack_hist_entries)
 		bpf_map__set_max_entries(c->skel->maps.stack_hist, o->stack_hist_entries);
@@ -133,6 +202,39 @@ static int push_link(struct funclat_collector *c, struct bpf_link *link)
 	return 0;
 }
 
+/* One uprobe session link: entry and return of one function. */
+static int attach_session(struct funclat_collector *c, __u32 target, int pid, const char *path,
+			  uint64_t offset, int *fd_out)
+{
+	__u64 offsets[1] = { offset }, cookies[1] = { target };
+	struct link_create_uprobe_multi attr = {
+		.prog_fd = bpf_program__fd(c->skel->progs.funclat_session),
+		.attach_type = ATTACH_UPROBE_SESSION,
+		.path = (__u64)(uintptr_t)path,
+		.offsets = (__u64)(uintptr_t)offsets,
+		.cookies = (__u64)(uintptr_t)cookies,
+		.cnt = 1,
+		.pid = pid > 0 ? pid : 0,
+	};
+	int fd = syscall(__NR_bpf, CMD_LINK_CREATE, &attr, sizeof(attr));
+	int *p;
+
+	if (fd < 0)
+		return -errno;
+	if (fd_out) {
+		*fd_out = fd;
+		return 0;
+	}
+	p = realloc(c->session_fds, (c->nr_session_fds + 1) * sizeof(*p));
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->session_fds = p;
+	c->session_fds[c->nr_session_fds++] = fd;
+	return 0;
+}
+
 static int attach_one(struct funclat_collector *c, __u32 target, int pid, const char *path,
 		      uint64_t offset, bool ret, struct bpf_link **out)
 {
@@ -157,6 +259,8 @@ int funclat_attach_uprobe(struct funclat_collector *c, __u32 target, int pid,
 
 	if (target >= FUNCLAT_MAX_TARGETS)
 		return -E2BIG;
+	if (c->session)
+		return attach_session(c, target, pid, path, offset, NULL);
 	/* The return probe first: an entry without its return would leave a
 	 * frame on the thread's stack until the next return cleans it. */
 	err = attach_one(c, target, pid, path, offset, true, NULL);
@@ -248,6 +352,7 @@ static double time_calls(int (*volatile fn)(int), unsigned int n)
 int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *per_call_ns)
 {
 	struct bpf_link *ret_link = NULL, *entry_link = NULL;
+	int session_fd = -1;
 	double plain, probed, best_plain = 1e300, best_probed = 1e300;
 	char path[4096];
 	uint64_t off = 0;
@@ -261,8 +366,11 @@ int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *pe
 		if (plain < best_plain)
 			best_plain = plain;
 	}
-	err = attach_one(c, CALIB_TARGET, getpid(), path, off, true, &ret_link);
-	if (!err)
+	if (c->session)
+		err = attach_session(c, CALIB_TARGET, getpid(), path, off, &session_fd);
+	else
+		err = attach_one(c, CALIB_TARGET, getpid(), path, off, true, &ret_link);
+	if (!err && !c->session)
 		err = attach_one(c, CALIB_TARGET, getpid(), path, off, false, &entry_link);
 	if (!err) {
 		/* Best of three: the cost of a hit, not of the VM's noise. */
@@ -274,6 +382,8 @@ int funclat_measure_cost(struct funclat_collector *c, unsigned int n, double *pe
 	}
 	bpf_link__destroy(entry_link);
 	bpf_link__destroy(ret_link);
+	if (session_fd >= 0)
+		close(session_fd);
 	if (err)
 		return err;
 	*per_call_ns = (best_probed - best_plain) / n;
@@ -322,6 +432,9 @@ void funclat_detach(struct funclat_collector *c)
 	for (i = 0; i < c->nr_links; i++)
 		bpf_link__destroy(c->links[i]);
 	c->nr_links = 0;
+	for (i = 0; i < c->nr_session_fds; i++)
+		close(c->session_fds[i]);
+	c->nr_session_fds = 0;
 	bpf_link__destroy(c->skel->links.funclat_sys_enter);
 	bpf_link__destroy(c->skel->links.funclat_sys_exit);
 	c->skel->links.funclat_sys_enter = NULL;
@@ -426,6 +539,7 @@ void funclat_destroy(struct funclat_collector *c)
 	if (c->skel)
 		funclat_detach(c);
 	free(c->links);
+	free(c->session_fds);
 	ring_buffer__free(c->notify_rb);
 	funclat_bpf__destroy(c->skel);
 	free(c);

@@ -14,6 +14,8 @@ struct funclat_opts {
 	bool filter_pids;	/* syscall targets: only traced processes */
 	bool follow_forks;	/* ... and their children */
 	bool no_stacks;		/* no user stack at entry (cheaper) */
+	bool no_session;	/* separate uprobe and uretprobe even where
+				 * uprobe sessions exist */
 	uint64_t min_ns;	/* -m */
 	uint32_t sample_every;	/* 1 in N calls per thread; 0 or 1: all */
 	uint32_t stack_entries;	/* stacks map capacity */
@@ -28,6 +30,9 @@ typedef void (*funclat_notify_fn)(void *ctx, const struct funclat_notify *n);
  * negative errno after one line on stderr. */
 int funclat_open(struct funclat_collector **out, const struct funclat_opts *opts,
 		 funclat_notify_fn on_notify, void *ctx);
+/* True when uprobes are attached as sessions (kernel 6.13+): a call whose
+ * entry is not sampled then takes no return trap. */
+bool funclat_uses_session(const struct funclat_collector *c);
 /* Entry and return probes on path at file offset for target (pid -1: every
  * process). */
 int funclat_attach_uprobe(struct funclat_collector *c, __u32 target, int pid,

@@ -23,8 +23,12 @@ WORK = os.environ.get("FUNCLAT_WORK", os.path.join(os.path.dirname(WAITPROF), "t
                                                     "workloads", "funclat_work"))
 
 
+# --no-session: test the uprobe + uretprobe path on kernels with sessions too.
+EXTRA = ["--no-session"] if "--no-session" in sys.argv else []
+
+
 def funclat(out, targets, command, *opts, check_rc=True):
-    p = run([WAITPROF, "funclat", "--format", "json", "-o", out, *opts, *targets, "--",
+    p = run([WAITPROF, "funclat", "--format", "json", "-o", out, *EXTRA, *opts, *targets, "--",
              *command], check=check_rc, timeout=240)
     return p, (json.load(open(out)) if p.returncode == 0 else None)
 
@@ -165,8 +169,19 @@ def test_refusals_and_options(tmp):
     check(g["entries"] == 333 and 40 <= g["count"] <= 130,
           f"--sample 4: {g['count']} of {g['entries']} getppid calls timed (expect ~83)")
     check(rep["probe_cost"]["sample_every"] == 4, "report says sampling 1 in 4")
+    # Sampling a function: with uprobe sessions the calls not sampled take
+    # no return probe; either way no return may go unmatched.
+    p, rep = funclat(os.path.join(tmp, "fsample.json"), [f"{WORK}:record_event"],
+                     [WORK, "logger", "2000", "0", os.path.join(tmp, "j3.log"),
+                      os.path.join(tmp, "c3")], "--sample", "4", "--no-cost")
+    r = rep["functions"][0]
+    c = rep["counters"]
+    check(r["entries"] == 2000 and 380 <= r["count"] <= 620,
+          f"--sample 4 on a function: {r['count']} of {r['entries']} timed (expect ~500)")
+    check(c["unmatched_return"] == 0 and c["never_returned"] == 0,
+          f"sampled: unmatched {c['unmatched_return']}, never returned {c['never_returned']}")
     out = os.path.join(tmp, "rate.json")
-    p = run([WAITPROF, "funclat", "--format", "json", "-o", out, "--max-rate", "200",
+    p = run([WAITPROF, "funclat", "--format", "json", "-o", out, *EXTRA, "--max-rate", "200",
              f"{WORK}:record_event", "--", WORK, "logger", "10000", "0",
              os.path.join(tmp, "j2.log"), os.path.join(tmp, "c2")], timeout=120)
     rep = json.load(open(out))
@@ -197,7 +212,7 @@ def test_processes(tmp):
     try:
         time.sleep(0.3)
         out = os.path.join(tmp, "pids.json")
-        p = run([WAITPROF, "funclat", "--format", "json", "-o", out, "-d", "1", "--stacks",
+        p = run([WAITPROF, "funclat", "--format", "json", "-o", out, *EXTRA, "-d", "1", "--stacks",
                  "-p", ",".join(str(x.pid) for x in procs), f"{WORK}:journal_append"])
         rep = json.load(open(out))
     finally:
@@ -215,7 +230,8 @@ def main():
         print(f"workload {WORK} not built")
         sys.exit(1)
     tmp = wptest.tmpdir()
-    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    args = [a for a in sys.argv[1:] if a != "--no-session"]
+    which = args[0] if args else "all"
     if which in ("all", "truth"):
         test_truth(tmp)
     if which in ("all", "logger"):
