@@ -6,16 +6,27 @@
 #     against waitprof without lock tracing (--no-locks);
 #  2. the per-call cost of the pthread uprobes (--uprobes) on uncontended
 #     pthread_mutex_lock, against bpftrace's uprobe+uretprobe.
+# The benchmark runs pinned to one CPU (PIN=CPU, default 1; PIN= to run
+# free): on the shared 2-vCPU machine free-running wall times scatter 4x.
 # usage: bench/locks.sh [WAITPROF] [ROUNDS]   (root; bpftrace from
 # scripts/deps/bench/locks.txt; mounts tracefs for bpftrace if needed)
 set -eu
 WAITPROF=${1:-build/waitprof}
 ROUNDS=${2:-5}
 THREADS=4 PAIRS=20000 UNCONTENDED=20000
+PIN=${PIN-1}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cc -O2 -g -fno-omit-frame-pointer -pthread -o "$tmp/locks_bench" "$here/locks_bench.c"
+cc -O2 -g -fno-omit-frame-pointer -pthread -o "$tmp/locks_bench.bin" "$here/locks_bench.c"
+# The name bpftrace filters on is the benchmark's, pinned or not.
+mkdir "$tmp/pin" && ln -s "$tmp/locks_bench.bin" "$tmp/pin/locks_bench"
+if [ -n "$PIN" ]; then
+	printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$PIN" "$tmp/pin/locks_bench" > "$tmp/locks_bench"
+else
+	printf '#!/bin/sh\nexec %s "$@"\n' "$tmp/pin/locks_bench" > "$tmp/locks_bench"
+fi
+chmod +x "$tmp/locks_bench"
 if ! mountpoint -q /sys/kernel/tracing; then
 	mount -t tracefs tracefs /sys/kernel/tracing
 fi
@@ -61,13 +72,15 @@ for r in $(seq "$ROUNDS"); do
 	run "uncontended:bpftrace uprobe+uretprobe" bench_with_bpftrace "$tmp/uprobe.bt" uncontended $UNCONTENDED
 done
 
-python3 - "$tmp/results" "$ROUNDS" <<'PY'
+PIN=$PIN python3 - "$tmp/results" "$ROUNDS" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     name, _, v = line.rstrip().rpartition(" ")
     rows.setdefault(name, []).append(float(v))
 print(f"medians of {sys.argv[2]} interleaved rounds (ns per lock/unlock pair)")
+import os
+print(f"benchmark pinned to CPU {os.environ.get('PIN')}" if os.environ.get("PIN") else "benchmark not pinned")
 for bench in ("handoff", "uncontended"):
     base = statistics.median(rows[f"{bench}:untraced"])
     print(f"\n| {bench} | ns per pair (median) | vs untraced | per-pair cost |")
