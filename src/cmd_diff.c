@@ -27,7 +27,7 @@ struct diff_args {
 
 enum {
 	OPT_FAIL_P99 = 1000, OPT_FAIL_TOTAL, OPT_FAIL_BIMODAL, OPT_MIN_SAMPLES, OPT_CONFIDENCE,
-	OPT_P99_PCT, OPT_TOTAL_PCT, OPT_UNIT, OPT_TOP,
+	OPT_GATE, OPT_UNIT, OPT_TOP,
 };
 
 static const struct argp_option diff_options[] = {
@@ -35,6 +35,7 @@ static const struct argp_option diff_options[] = {
 	{ "fail-p99", OPT_FAIL_P99, "PCT", 0, "Exit 1 when an entry's p99 grew more than PCT percent (and the data support it)" },
 	{ "fail-total", OPT_FAIL_TOTAL, "PCT", 0, "Exit 1 when an entry's total wait grew more than PCT percent (and the data support it)" },
 	{ "fail-new-bimodal", OPT_FAIL_BIMODAL, NULL, 0, "Exit 1 when an entry that was unimodal (or absent) is now bimodal" },
+	{ "gate", OPT_GATE, NULL, 0, "All three checks at the default thresholds: p99 +100%, total +25%, new bimodal" },
 	{ "min-samples", OPT_MIN_SAMPLES, "N", 0, "Compare only entries with at least N samples on each side (default 100)" },
 	{ "confidence", OPT_CONFIDENCE, "C", 0, "Bootstrap confidence a flag needs, 0.5 to 0.9999 (default 0.99)" },
 	{ "column", 'c', "NAME", 0, "CSVs: the latency column (default: found by name)" },
@@ -73,6 +74,9 @@ static error_t parse_diff_opt(int key, char *arg, struct argp_state *state)
 		g->fail_mask |= DIFF_FLAG_TOTAL;
 		break;
 	case OPT_FAIL_BIMODAL: g->fail_mask |= DIFF_FLAG_NEW_BIMODAL; break;
+	case OPT_GATE:
+		g->fail_mask |= DIFF_FLAG_P99 | DIFF_FLAG_TOTAL | DIFF_FLAG_NEW_BIMODAL;
+		break;
 	case OPT_MIN_SAMPLES:
 		if (!parse_u64(arg, &n) || n < 1)
 			argp_failure(state, 2, 0, "invalid --min-samples '%s'", arg);
@@ -124,12 +128,13 @@ static const struct argp diff_argp = {
 	.args_doc = "BASE CURRENT",
 	.doc = "Compare two recordings (or two CSVs of latency samples) entry by entry.\v"
 	       "Entries match by name (frames, lock variables, thread names), never by address.\n"
-	       "A regression is flagged when the change exceeds its threshold (default 25%) and a\n"
-	       "bootstrap over the histograms is --confidence sure the metric grew. With any\n"
-	       "--fail-* option: exit 1 on a flagged regression of that kind, 0 on none, 2 on\n"
-	       "usage or input errors (docs/DIFF.md).\n"
+	       "A regression is flagged when the change exceeds its threshold (p99 +100%, total\n"
+	       "+25% unless given) and the data are --confidence sure the metric grew (order-\n"
+	       "statistic bounds for p99, a bootstrap over the histogram for the total). With\n"
+	       "--gate or any --fail-*: exit 1 on a flagged regression of that kind, 0 on none,\n"
+	       "2 on usage or input errors (docs/DIFF.md).\n"
 	       "Examples:\n"
-	       "  waitprof diff base.data pr.data --by lock --fail-p99 25 --fail-total 25\n"
+	       "  waitprof diff base.data pr.data --by lock --gate\n"
 	       "  waitprof diff base.csv pr.csv --by event --fail-p99 10 -F markdown >> comment.md",
 };
 
@@ -153,7 +158,7 @@ static int load(const struct diff_args *a, const char *path, enum diff_by by,
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_args a = {
-		.gate = { .p99_pct = DIFF_DEFAULT_PCT, .total_pct = DIFF_DEFAULT_PCT,
+		.gate = { .p99_pct = DIFF_DEFAULT_P99_PCT, .total_pct = DIFF_DEFAULT_TOTAL_PCT,
 			  .confidence = DIFF_DEFAULT_CONF, .min_samples = DIFF_DEFAULT_MIN },
 		.top = 20,
 	};

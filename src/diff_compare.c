@@ -38,6 +38,12 @@ static void judge(struct diff_row *row, const struct diff_gate *g, __u64 base_to
 		diff_mann_whitney(b->hist_count, c->hist_count, &row->mw);
 		diff_bootstrap(b->hist_count, b->hist_sum_ns, c->hist_count, c->hist_sum_ns,
 			       DIFF_BOOT_ROUNDS, &row->boot);
+		/* The bootstrap is unreliable for extreme quantiles: order
+		 * statistics give p99 its own distribution-free bounds. */
+		row->boot.p99_conf = diff_quantile_confidence(b->hist_count, b->max_ns,
+							      c->hist_count, c->max_ns, 0.99,
+							      &row->boot.p99_lo,
+							      &row->boot.p99_hi);
 		if (diff_pct(row->p99[0], row->p99[1]) > g->p99_pct &&
 		    row->boot.p99_conf >= g->confidence)
 			row->flags |= DIFF_FLAG_P99;

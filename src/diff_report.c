@@ -17,11 +17,43 @@ static void flag_names(unsigned int flags, char *buf, size_t len)
 		 flags & DIFF_FLAG_NEW_BIMODAL ? "new bimodal" : "");
 }
 
-static const char *shown_key(const char *key)
+/* A long key (a stack) shows its user frames' innermost end, cut at a
+ * frame; kernel frames go first. JSON always has the whole key. */
+static const char *shown_key(const char *key, char *buf, size_t len)
 {
-	size_t len = strlen(key);
+	const char *tail, *semi, *k = strstr(key, "_[k]");
+	size_t n = strlen(key);
 
-	return len > KEY_SHOWN ? key + len - KEY_SHOWN : key;
+	if (n <= KEY_SHOWN)
+		return key;
+	if (k) {	/* drop from the first kernel frame on */
+		while (k > key && k[-1] != ';')
+			k--;
+		n = k > key ? (size_t)(k - key - 1) : n;
+	}
+	snprintf(buf, len, "%.*s", (int)n, key);
+	n = strlen(buf);
+	if (n <= KEY_SHOWN)
+		return buf;
+	tail = buf + n - KEY_SHOWN;
+	semi = strchr(tail, ';');
+	return semi && semi[1] ? semi + 1 : tail;
+}
+
+static const char *row_key(const struct diff_row *r)
+{
+	return r->side[0] ? r->side[0]->key : r->side[1]->key;
+}
+
+/* "...user;frames" when cut, else the key; buf holds the cut form. */
+static const char *display_key(const struct diff_row *r, char *buf, size_t len, bool *cut)
+{
+	char tmp[1024];
+	const char *k = shown_key(row_key(r), tmp, sizeof(tmp));
+
+	*cut = k != row_key(r);
+	snprintf(buf, len, "%s%s", *cut ? "..." : "", k);
+	return buf;
 }
 
 static void pct(char *buf, size_t len, double base, double cur)
@@ -97,7 +129,8 @@ static void write_summary(FILE *out, const struct diff_result *r, const char *ba
 static void write_text_row(FILE *out, const struct diff_row *r)
 {
 	double count[2], total[2];
-	char flags[64], c[96], t[96], p50[96], p99[96], conf[96];
+	char flags[64], c[96], t[96], p50[96], p99[96], conf[96], key[1100];
+	bool cut;
 
 	side_values(r, count, total);
 	flag_names(r->flags, flags, sizeof(flags));
@@ -107,7 +140,7 @@ static void write_text_row(FILE *out, const struct diff_row *r)
 	pair(p99, sizeof(p99), r, r->p99, true);
 	confidence(conf, sizeof(conf), r);
 	fprintf(out, "\n%s%s%s%s\n", r->flags ? "REGRESSION (" : "", flags, r->flags ? "): " : "",
-		shown_key(r->side[0] ? r->side[0]->key : r->side[1]->key));
+		display_key(r, key, sizeof(key), &cut));
 	fprintf(out, "  count %s  total %s\n  p50 %s  p99 %s\n  modality %s → %s  confidence %s",
 		c, t, p50, p99, verdict(r, 0), verdict(r, 1), conf);
 	if (r->compared)
@@ -115,27 +148,29 @@ static void write_text_row(FILE *out, const struct diff_row *r)
 	fputc('\n', out);
 }
 
-/* Table cells: no newlines, no unescaped pipes or markup. */
+/* A table cell as a code span: no markup inside, but a pipe still ends
+ * the cell unless escaped, a backtick ends the span, a newline the row. */
 static void md_cell(FILE *out, const char *s)
 {
+	fputc('`', out);
 	for (; *s; s++) {
 		if (*s == '\n' || *s == '\r')
 			fputc(' ', out);
-		else if (*s == '<')
-			fputs("&lt;", out);
-		else if (*s == '>')
-			fputs("&gt;", out);
-		else if (strchr("|\\*_`[]#", *s))
-			fprintf(out, "\\%c", *s);
+		else if (*s == '`')
+			fputc('\'', out);
+		else if (*s == '|')
+			fputs("\\|", out);
 		else
 			fputc(*s, out);
 	}
+	fputc('`', out);
 }
 
 static void write_md_row(FILE *out, const struct diff_row *r)
 {
 	double count[2], total[2];
-	char flags[64], c[96], t[96], p50[96], p99[96], conf[96];
+	char flags[64], c[96], t[96], p50[96], p99[96], conf[96], key[1100];
+	bool cut;
 
 	side_values(r, count, total);
 	flag_names(r->flags, flags, sizeof(flags));
@@ -145,7 +180,7 @@ static void write_md_row(FILE *out, const struct diff_row *r)
 	pair(p99, sizeof(p99), r, r->p99, true);
 	confidence(conf, sizeof(conf), r);
 	fprintf(out, "| %s%s | ", r->flags ? ":x: " : "", flags);
-	md_cell(out, shown_key(r->side[0] ? r->side[0]->key : r->side[1]->key));
+	md_cell(out, display_key(r, key, sizeof(key), &cut));
 	fprintf(out, " | %s | %s | %s | %s | %s → %s | %s |\n", c, t, p50, p99, verdict(r, 0),
 		verdict(r, 1), conf);
 }

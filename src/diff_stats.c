@@ -65,6 +65,61 @@ void diff_mann_whitney(const __u64 *base, const __u64 *cur, struct mann_whitney 
 	mw->p_greater = 0.5 * erfc(mw->z / sqrt(2.0));
 }
 
+/* The value of rank `rank` (0 .. n, from the smallest), interpolated
+ * inside its bucket like diff_hist_quantile. */
+static double value_at_rank(const __u64 *counts, double rank, __u64 max_ns)
+{
+	__u64 n = 0;
+	unsigned int i;
+
+	for (i = 0; i < HIST_NR_BUCKETS; i++)
+		n += counts[i];
+	if (!n)
+		return 0;
+	if (rank < 0)
+		rank = 0;
+	if (rank > (double)n)
+		rank = (double)n;
+	return diff_hist_quantile(counts, NULL, rank / (double)n, max_ns);
+}
+
+static double total_count(const __u64 *counts)
+{
+	double n = 0;
+	unsigned int i;
+
+	for (i = 0; i < HIST_NR_BUCKETS; i++)
+		n += (double)counts[i];
+	return n;
+}
+
+static double bound(const __u64 *counts, double n, double q, double z, int sign, __u64 max)
+{
+	return value_at_rank(counts, n * q + sign * z * sqrt(n * q * (1 - q)), max);
+}
+
+double diff_quantile_confidence(const __u64 *base, __u64 base_max, const __u64 *cur,
+				__u64 cur_max, double q, double *ratio_lo, double *ratio_hi)
+{
+	double nb = total_count(base), nc = total_count(cur), z, best = -1, lo_b, hi_b;
+
+	*ratio_lo = *ratio_hi = NAN;
+	if (!nb || !nc)
+		return 0.5;
+	hi_b = bound(base, nb, q, 1.96, 1, base_max);
+	lo_b = bound(base, nb, q, 1.96, -1, base_max);
+	if (hi_b > 0)
+		*ratio_lo = bound(cur, nc, q, 1.96, -1, cur_max) / hi_b;
+	if (lo_b > 0)
+		*ratio_hi = bound(cur, nc, q, 1.96, 1, cur_max) / lo_b;
+	for (z = 0; z <= 6.0; z += 0.02) {
+		if (bound(cur, nc, q, z, -1, cur_max) <= bound(base, nb, q, z, 1, base_max))
+			break;
+		best = z;
+	}
+	return best < 0 ? 0.5 : 0.5 * erfc(-best / sqrt(2.0));
+}
+
 /* xorshift64*: small, fast, and the same numbers on every run. */
 static double uniform(__u64 *state)
 {

@@ -30,6 +30,17 @@ struct mann_whitney {
 void diff_mann_whitney(const __u64 *base, const __u64 *cur, struct mann_whitney *mw);
 
 /*
+ * How sure the p99 grew: distribution-free confidence bounds for a quantile
+ * from order statistics (rank n q -/+ z sqrt(n q (1 - q)), the binomial
+ * interval), read off the histograms. Returns the one-sided level Phi(z) of
+ * the largest z at which CURRENT's lower bound is still above BASE's upper
+ * bound (0.5 when they overlap at once). The ratio_lo and ratio_hi
+ * outputs: the 95% bounds of current/base.
+ */
+double diff_quantile_confidence(const __u64 *base, __u64 base_max, const __u64 *cur,
+				__u64 cur_max, double q, double *ratio_lo, double *ratio_hi);
+
+/*
  * Bootstrap of the ratios current/base of p99 and of the total: each bucket
  * count is redrawn as Poisson(count) (the Poisson bootstrap, equivalent to
  * resampling rows for large n), per side, `rounds` times.
