@@ -95,7 +95,7 @@ double lock_hist_quantile(const __u64 *counts, const __u64 *sums, double q)
 
 void lock_entry_hist(const struct lock_entry *e, const __u64 **counts, const __u64 **sums)
 {
-	bool waits = e->contentions || !e->acquisitions;
+	bool waits = !e->acquisitions;
 
 	*counts = waits ? e->hist_count : e->acq_count;
 	*sums = waits ? e->hist_sum_ns : e->acq_sum_ns;

@@ -82,7 +82,8 @@ const char *lock_kernel_type(__u32 flags);
 void lock_display_name(const struct lock_entry *e, char *buf, size_t len);
 /* Quantile q in [0,1] of a histogram, interpolated inside its bucket. */
 double lock_hist_quantile(const __u64 *counts, const __u64 *sums, double q);
-/* The wait histogram if any wait was seen, else the acquisitions one. */
+/* The acquisitions histogram when uprobes timed the lock (every
+ * acquisition: the whole distribution), else the waits one. */
 void lock_entry_hist(const struct lock_entry *e, const __u64 **counts, const __u64 **sums);
 
 #endif

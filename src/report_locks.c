@@ -110,7 +110,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 	const __u64 *counts, *sums;
 	char name[192], total[32], avg[32], p50[32], p99[32], max[32], finding[512];
 	struct modality m;
-	bool waits = e->contentions || !e->acquisitions;
+	bool waits = !e->acquisitions;
 
 	lock_display_name(e, name, sizeof(name));
 	lock_entry_hist(e, &counts, &sums);
@@ -134,6 +134,11 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 	modality_analyze(counts, sums, &m);
 	modality_describe(finding, sizeof(finding), &m, waits ? "waits" : "acquisitions");
 	fprintf(out, "    %s: %s\n", name, finding);
+	if (!waits && e->contentions) {
+		modality_analyze(e->hist_count, e->hist_sum_ns, &m);
+		modality_describe(finding, sizeof(finding), &m, "waits");
+		fprintf(out, "    %s (futex waits alone): %s\n", name, finding);
+	}
 	print_histogram(out, counts);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
 	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,

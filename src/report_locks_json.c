@@ -58,7 +58,7 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 			const struct lock_agg *agg, struct named_stack *ns)
 {
 	const __u64 *counts, *sums;
-	bool waits = e->contentions || !e->acquisitions;
+	bool waits = !e->acquisitions;
 	struct modality m;
 
 	lock_entry_hist(e, &counts, &sums);
@@ -104,6 +104,12 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 	modality_analyze(counts, sums, &m);
 	fprintf(out, ",\"modality_of\":\"%s\",\"modality\":", waits ? "waits" : "acquisitions");
 	modality_write_json(out, &m);
+	if (!waits && e->contentions) {
+		/* The futex waits alone, judged too. */
+		modality_analyze(e->hist_count, e->hist_sum_ns, &m);
+		fputs(",\"wait_modality\":", out);
+		modality_write_json(out, &m);
+	}
 	fputc('}', out);
 }
 

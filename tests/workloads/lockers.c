@@ -17,15 +17,22 @@
  *   quiet    one thread locks quiet_mu ROUNDS times: never contended (with
  *            -p PAUSE_US, sleeping that long between calls)
  *   mmap     THREADS threads mmap+touch+munmap: the kernel's mmap_lock
+ *   logger   THREADS threads append ROUNDS records each to a journal file
+ *            under journal_mu in journal_append(); every FLUSH-th append
+ *            runs fdatasync under the lock in flush_journal() (with -F: after
+ *            unlocking, off the lock): the bimodal-lock case of issue 5
  *
  * usage: lockers MODE [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US]
+ *                    [-f FLUSH] [-F] [-d DIR]
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +46,9 @@ struct lock_truth {
 };
 
 static int threads = 4, rounds = 50, hold_us = 2000, pause_us;
+static int flush_every = 32, flush_off_lock, journal_fd = -1;
+static unsigned long appends;
+static const char *journal_dir = "/var/tmp";
 static pthread_mutex_t truth_mu = PTHREAD_MUTEX_INITIALIZER;
 
 pthread_mutex_t contended_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -46,12 +56,14 @@ pthread_rwlock_t table_rwlock = PTHREAD_RWLOCK_INITIALIZER;
 pthread_mutex_t work_mu = PTHREAD_MUTEX_INITIALIZER;
 pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 pthread_mutex_t quiet_mu = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t journal_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct lock_truth t_contended = { "contended_mu", &contended_mu };
 static struct lock_truth t_table_rd = { "table_rwlock", &table_rwlock };
 static struct lock_truth t_work_cv = { "work_cv", &work_cv };
 static struct lock_truth t_work_mu = { "work_mu", &work_mu };
 static struct lock_truth t_quiet = { "quiet_mu", &quiet_mu };
+static struct lock_truth t_journal = { "journal_mu", &journal_mu };
 static volatile int work_ready, producer_done;
 
 static uint64_t now_ns(void)
@@ -256,6 +268,60 @@ __attribute__((noinline)) static void *mmap_worker(void *arg)
 	return NULL;
 }
 
+__attribute__((noinline)) static void flush_journal(void)
+{
+	fdatasync(journal_fd);
+}
+
+/* One record; every flush_every-th one is made durable, under the lock or
+ * (-F) after it. */
+__attribute__((noinline)) static void journal_append(int id)
+{
+	char rec[80];
+	uint64_t t0 = now_ns();
+	bool flush;
+
+	pthread_mutex_lock(&journal_mu);
+	truth_add(&t_journal, now_ns() - t0);
+	snprintf(rec, sizeof(rec), "%08d %-54s\n", id, "journal record");
+	if (write(journal_fd, rec, 64) < 0)
+		perror("write");
+	flush = ++appends % flush_every == 0;
+	if (flush && !flush_off_lock)
+		flush_journal();
+	pthread_mutex_unlock(&journal_mu);
+	if (flush && flush_off_lock)
+		flush_journal();
+}
+
+__attribute__((noinline)) static void *logger_worker(void *arg)
+{
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "logger");
+	for (i = 0; i < rounds; i++) {
+		journal_append(i);
+		if (pause_us)
+			us_sleep(pause_us);
+	}
+	return NULL;
+}
+
+static int open_journal(void)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/lockers-journal.XXXXXX", journal_dir);
+	journal_fd = mkstemp(path);
+	if (journal_fd < 0) {
+		perror(path);
+		return -1;
+	}
+	unlink(path);
+	return 0;
+}
+
 static void run(int n, void *(*fn)(void *), void *(*first)(void *))
 {
 	pthread_t tids[256];
@@ -281,16 +347,19 @@ int main(int argc, char **argv)
 	int opt;
 
 	optind = 2;
-	while ((opt = getopt(argc, argv, "t:n:u:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:u:p:f:Fd:")) != -1) {
 		switch (opt) {
 		case 't': threads = atoi(optarg); break;
 		case 'n': rounds = atoi(optarg); break;
 		case 'u': hold_us = atoi(optarg); break;
 		case 'p': pause_us = atoi(optarg); break;
+		case 'f': flush_every = atoi(optarg); break;
+		case 'F': flush_off_lock = 1; break;
+		case 'd': journal_dir = optarg; break;
 		default: goto usage;
 		}
 	}
-	if (threads < 1 || rounds < 1 || hold_us < 1)
+	if (threads < 1 || rounds < 1 || hold_us < 1 || flush_every < 1)
 		goto usage;
 	if (!strcmp(mode, "mutex")) {
 		run(threads, mutex_worker, NULL);
@@ -305,6 +374,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "quiet")) {
 		run(1, quiet_worker, NULL);
 		print_truth(mode, &t_quiet);
+	} else if (!strcmp(mode, "logger")) {
+		if (open_journal())
+			return 1;
+		run(threads, logger_worker, NULL);
+		print_truth(mode, &t_journal);
 	} else if (!strcmp(mode, "mmap")) {
 		run(threads, mmap_worker, NULL);
 	} else {
@@ -312,6 +386,6 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap [-t THREADS] [-n ROUNDS] [-u HOLD_US]\n");
+	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap|logger [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US] [-f FLUSH] [-F] [-d DIR]\n");
 	return 2;
 }
