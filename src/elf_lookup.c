@@ -5,6 +5,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -105,8 +106,11 @@ static int add_func(struct elf_funcs *out, int **ranks, Elf *elf, const char *na
 	return 0;
 }
 
-static int scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *pattern,
-		       bool glob, struct elf_funcs *out, int **ranks)
+/* elf holds the symbols; addr_elf (the file probed) the segments that turn
+ * their addresses into file offsets: the same file, or its debug file's
+ * original. */
+static int scan_symtab(Elf *elf, Elf *addr_elf, Elf_Scn *scn, const GElf_Shdr *sh,
+		       const char *pattern, bool glob, struct elf_funcs *out, int **ranks)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t i, nsyms;
@@ -135,7 +139,7 @@ static int scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *
 				out->first_ifunc = strdup(name);
 			continue;
 		}
-		err = add_func(out, ranks, elf, name, &sym);
+		err = add_func(out, ranks, addr_elf, name, &sym);
 		if (err)
 			return err;
 	}
@@ -147,13 +151,90 @@ static int cmp_func_name(const void *a, const void *b)
 	return strcmp(((const struct elf_func *)a)->name, ((const struct elf_func *)b)->name);
 }
 
+/* The GNU build-id note of elf; 0 when it has none. */
+static size_t read_build_id(Elf *elf, unsigned char *id, size_t size)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Nhdr nh;
+	size_t off, name_off, desc_off;
+	Elf_Data *data;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (off = 0; data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off));) {
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((char *)data->d_buf + name_off, "GNU", 4) || nh.n_descsz > size)
+				continue;
+			memcpy(id, (char *)data->d_buf + desc_off, nh.n_descsz);
+			return nh.n_descsz;
+		}
+	}
+	return 0;
+}
+
+/* /usr/lib/debug/.build-id/xx/rest.debug: Debian's -dbg packages (libc6-dbg)
+ * keep the full .symtab, static and internal functions included. */
+static Elf *open_debug_file(Elf *elf, int *fd_out)
+{
+	unsigned char id[64];
+	char path[256];
+	size_t len = read_build_id(elf, id, sizeof(id)), i, pos;
+	Elf *dbg;
+
+	*fd_out = -1;
+	if (len < 2)
+		return NULL;
+	pos = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (i = 1; i < len && pos < sizeof(path) - 8; i++)
+		pos += snprintf(path + pos, sizeof(path) - pos, "%02x", id[i]);
+	snprintf(path + pos, sizeof(path) - pos, ".debug");
+	*fd_out = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd_out < 0)
+		return NULL;
+	dbg = elf_begin(*fd_out, ELF_C_READ_MMAP, NULL);
+	if (!dbg || elf_kind(dbg) != ELF_K_ELF) {
+		if (dbg)
+			elf_end(dbg);
+		close(*fd_out);
+		*fd_out = -1;
+		return NULL;
+	}
+	return dbg;
+}
+
+static bool has_section(Elf *elf, Elf64_Word type)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+			return true;
+	return false;
+}
+
+static int scan_all(Elf *elf, Elf *addr_elf, Elf64_Word type, const char *pattern, bool glob,
+		    struct elf_funcs *out, int **ranks)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int err = 0;
+
+	while ((scn = elf_nextscn(elf, scn)) && !err) {
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+			err = scan_symtab(elf, addr_elf, scn, &sh, pattern, glob, out, ranks);
+	}
+	return err;
+}
+
 int elf_find_funcs(const char *path, const char *pattern, struct elf_funcs *out)
 {
 	bool glob = elf_is_glob(pattern);
-	int fd, err = 0, *ranks = NULL, pass;
-	Elf_Scn *scn;
-	GElf_Shdr sh;
-	Elf *elf;
+	int fd, dbg_fd = -1, err = 0, *ranks = NULL;
+	Elf *elf, *dbg = NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -166,22 +247,25 @@ int elf_find_funcs(const char *path, const char *pattern, struct elf_funcs *out)
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	/* .symtab has every function; .dynsym only the exported ones, and is
-	 * all a stripped library has. */
-	for (pass = 0; pass < 2 && !out->nr && !out->nr_ifuncs && !err; pass++) {
-		scn = NULL;
-		while ((scn = elf_nextscn(elf, scn)) && !err) {
-			if (!gelf_getshdr(scn, &sh))
-				continue;
-			if (sh.sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB))
-				continue;
-			err = scan_symtab(elf, scn, &sh, pattern, glob, out, &ranks);
-		}
+	/* .symtab has every function; a stripped file's is in its debug
+	 * file; .dynsym has only the exported ones. */
+	if (has_section(elf, SHT_SYMTAB)) {
+		err = scan_all(elf, elf, SHT_SYMTAB, pattern, glob, out, &ranks);
+	} else {
+		dbg = open_debug_file(elf, &dbg_fd);
+		if (dbg)
+			err = scan_all(dbg, elf, SHT_SYMTAB, pattern, glob, out, &ranks);
 	}
+	if (!err && !out->nr && !out->nr_ifuncs)
+		err = scan_all(elf, elf, SHT_DYNSYM, pattern, glob, out, &ranks);
 	if (!err && out->nr > 1)
 		qsort(out->funcs, out->nr, sizeof(*out->funcs), cmp_func_name);
 cleanup:
 	free(ranks);
+	if (dbg)
+		elf_end(dbg);
+	if (dbg_fd >= 0)
+		close(dbg_fd);
 	if (elf)
 		elf_end(elf);
 	close(fd);

@@ -21,7 +21,8 @@ struct elf_funcs {
 };
 
 /*
- * The defined functions of path (.symtab, else .dynsym) whose name matches
+ * The defined functions of path (.symtab, else the .symtab of its build-id
+ * debug file under /usr/lib/debug, else .dynsym) whose name matches
  * pattern (fnmatch(3) glob; a plain name matches itself only). Aliases (one
  * address, several names) are one function, named by the plainest alias:
  * global before weak before local, fewer leading underscores, shorter.

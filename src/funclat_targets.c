@@ -197,7 +197,8 @@ static int exe_from_path_env(const char *name, char *out, size_t len)
 
 	snprintf(dirs, sizeof(dirs), "%s", env ? env : "/usr/bin:/bin");
 	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
+		if (snprintf(cand, sizeof(cand), "%s/%s", dir, name) >= (int)sizeof(cand))
+			continue;
 		if (!access(cand, X_OK)) {
 			snprintf(out, len, "%s", cand);
 			return 0;
@@ -301,8 +302,9 @@ static int explain_no_function(const char *func, const char *path, const struct 
 {
 	if (fs->nr_ifuncs)
 		err_msg("'%s' in %s is an IFUNC resolver (the loader picks an implementation "
-			"such as __%s_avx2 at run time): probe the implementation by name",
-			fs->first_ifunc, path, fs->first_ifunc);
+			"such as __%s_avx2 at run time): probe the implementations, e.g. "
+			"'LIB:__%s_*' (their names need the library's debug file, e.g. libc6-dbg)",
+			fs->first_ifunc, path, fs->first_ifunc, fs->first_ifunc);
 	else
 		err_msg("no function matching '%s' in %s", func, path);
 	return -ENOENT;
