@@ -160,6 +160,26 @@ def test_refusals_and_options(tmp):
           f"kernel function refused in one line naming syscall:read: {lines}")
     p = run([WAITPROF, "funclat", f"{WORK}:no_such_function", "-d", "1"], check=False)
     check(p.returncode != 0 and "no_such_function" in p.stderr, "unknown function refused")
+    p = run([WAITPROF, "funclat", "c:strlen", "-d", "1"], check=False)
+    check(p.returncode != 0 and "IFUNC" in p.stderr, "an IFUNC resolver is refused with a hint")
+    p = run([WAITPROF, "funclat", "c:*", "-d", "1"], check=False)
+    check(p.returncode != 0 and "narrow the glob" in p.stderr, "a glob over 64 functions refused")
+    # -m: calls shorter than MIN_US are left out and counted.
+    p, rep = funclat(os.path.join(tmp, "min.json"), [f"{WORK}:timed_call", "syscall:getppid"],
+                     [WORK, "truth", "10"], "-m", "500", "--no-cost")
+    f = by_target(rep)
+    check(f["timed_call"]["count"] == 10 and f["syscall:getppid"]["count"] == 0 and
+          rep["counters"]["filtered_by_min"] == 334,
+          f"-m 500: 10 of 11 timed_call (one is 100 us), 0 getppid, "
+          f"{rep['counters']['filtered_by_min']} filtered")
+    # A stripped library's internal functions from its build-id debug file.
+    if os.path.isdir("/usr/lib/debug/.build-id") and run(
+            ["dpkg", "-s", "libc6-dbg"], check=False).returncode == 0:
+        p, rep = funclat(os.path.join(tmp, "dbg.json"), ["c:__strlen_*"],
+                         [WORK, "truth", "1"], "--no-cost")
+        names = [x["target"] for x in rep["functions"]]
+        check(len(names) >= 2 and "c:__strlen_sse2" in names,
+              f"glibc internals found through libc6-dbg: {names[:4]}")
     # A glob over the workload's functions; sampling of a syscall.
     p, rep = funclat(os.path.join(tmp, "glob.json"), [f"{WORK}:journal_*", "syscall:getppid"],
                      [WORK, "truth", "20"], "--sample", "4", "--no-cost")
