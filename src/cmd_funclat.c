@@ -324,14 +324,83 @@ static int split_command(int argc, char **argv, struct funclat_args *a)
 	return argc;
 }
 
-static int run(struct funclat_args *a, int argc, char **argv)
+static void measure_cost(struct funclat_collector *c, struct funclat_cost *cost)
 {
-	struct funclat_opts o = { .sample_every = a->sample_every, .min_ns = a->min_ns,
-				  .no_stacks = a->no_stacks, .no_session = a->no_session,
-				  .follow_forks = true };
+	int err;
+
+	info_msg("measuring the cost of a probed call...");
+	err = funclat_measure_cost(c, COST_CALLS, &cost->per_call_ns);
+	if (err) {
+		info_msg("cannot measure the probe cost: %s", strerror(-err));
+		cost->per_call_ns = -1;
+		return;
+	}
+	cost->empty_call_ns = funclat_empty_call_ns(c);
+	info_msg("each probed call costs about %.1f us here", cost->per_call_ns / 1000.0);
+}
+
+/* Until the duration ends, the command exits or a signal comes. */
+static int trace(struct funclat_args *a, struct funclat_collector *c, struct launcher *child,
+		 struct funclat_stacks *stacks, struct funclat_cost *cost)
+{
+	uint64_t start, rate_ns, rate_entries = 0, maps_ns = 0;
+	int err;
+
+	install_signals();
+	start = rate_ns = now_ns();
+	if (child) {
+		err = launcher_go(child);
+		if (err)
+			return err;
+	}
+	while (!should_stop(a, child, start)) {
+		funclat_poll(c, 100);
+		check_rate(c, a, &rate_ns, &rate_entries, &cost->max_rate_switched);
+		/* The command's maps while it lives: it may exit at any time. */
+		if (child && now_ns() - maps_ns > 1000000000ULL) {
+			funclat_stacks_note_process(stacks, a->pids[0]);
+			maps_ns = now_ns();
+		}
+	}
+	cost->duration_ns = now_ns() - start;
+	funclat_detach(c);
+	if (stop_signal)
+		info_msg("stopping on signal %d", (int)stop_signal);
+	return 0;
+}
+
+static int start(struct funclat_args *a, const struct funclat_plan *plan,
+		 struct funclat_stacks *stacks, struct funclat_collector **out,
+		 struct funclat_cost *cost)
+{
+	struct funclat_opts o = {
+		.sample_every = a->sample_every, .min_ns = a->min_ns, .no_stacks = a->no_stacks,
+		.no_session = a->no_session, .follow_forks = true,
+		.syscalls = plan->nr_syscalls > 0, .filter_pids = a->nr_pids > 0,
+	};
+	int i, err;
+
+	err = funclat_open(out, &o, on_notify, stacks);
+	for (i = 0; i < a->nr_pids && !err; i++)
+		err = funclat_trace_tgid(*out, a->pids[i]);
+	if (err)
+		return err;
+	if (!a->no_cost)
+		measure_cost(*out, cost);
+	err = attach_plan(*out, plan);
+	if (err)
+		return err;
+	info_msg("timing %zu target%s (%zu function%s, %s)%s", plan->nr_targets,
+		 plan->nr_targets == 1 ? "" : "s", plan->nr_probes, plan->nr_probes == 1 ? "" : "s",
+		 funclat_uses_session(*out) ? "uprobe sessions: no return trap for calls not sampled" :
+		 "uprobe + uretprobe", a->command ? "" : "... Ctrl-C to stop");
+	return 0;
+}
+
+static int run(struct funclat_args *a)
+{
 	struct funclat_cost cost = { .per_call_ns = -1, .empty_call_ns = -1,
 				     .max_rate = a->max_rate };
-	uint64_t start, rate_ns, rate_entries = 0, maps_ns = 0;
 	struct funclat_result *res = NULL;
 	struct funclat_collector *c = NULL;
 	struct funclat_stacks *stacks = NULL;
@@ -357,55 +426,11 @@ static int run(struct funclat_args *a, int argc, char **argv)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	o.syscalls = plan.nr_syscalls > 0;
-	o.filter_pids = a->nr_pids > 0;
-	err = funclat_open(&c, &o, on_notify, stacks);
-	if (err)
-		goto cleanup;
-	for (i = 0; i < (size_t)a->nr_pids && !err; i++)
-		err = funclat_trace_tgid(c, a->pids[i]);
-	if (!err && !a->no_cost) {
-		info_msg("measuring the cost of a probed call...");
-		err = funclat_measure_cost(c, COST_CALLS, &cost.per_call_ns);
-		if (err) {
-			info_msg("cannot measure the probe cost: %s", strerror(-err));
-			cost.per_call_ns = -1;
-		} else {
-			cost.empty_call_ns = funclat_empty_call_ns(c);
-		}
-		err = 0;
-	}
+	err = start(a, &plan, stacks, &c, &cost);
 	if (!err)
-		err = attach_plan(c, &plan);
+		err = trace(a, c, child, stacks, &cost);
 	if (err)
 		goto cleanup;
-	install_signals();
-	if (cost.per_call_ns >= 0)
-		info_msg("each probed call costs about %.1f us here (entry + return trap)",
-			 cost.per_call_ns / 1000.0);
-	info_msg("timing %zu target%s (%zu function%s, %s)%s", plan.nr_targets,
-		 plan.nr_targets == 1 ? "" : "s", plan.nr_probes, plan.nr_probes == 1 ? "" : "s",
-		 funclat_uses_session(c) ? "uprobe sessions: no return trap for calls not sampled" :
-		 "uprobe + uretprobe", child ? "" : "... Ctrl-C to stop");
-	start = rate_ns = now_ns();
-	if (child) {
-		err = launcher_go(child);
-		if (err)
-			goto cleanup;
-	}
-	while (!should_stop(a, child, start)) {
-		funclat_poll(c, 100);
-		check_rate(c, a, &rate_ns, &rate_entries, &cost.max_rate_switched);
-		/* The command's maps while it lives: it may exit at any time. */
-		if (child && now_ns() - maps_ns > 1000000000ULL) {
-			funclat_stacks_note_process(stacks, a->pids[0]);
-			maps_ns = now_ns();
-		}
-	}
-	cost.duration_ns = now_ns() - start;
-	funclat_detach(c);
-	if (stop_signal)
-		info_msg("stopping on signal %d", (int)stop_signal);
 	funclat_read_counters(c, counters);
 	err = build_results(c, &plan, stacks, a->all_stacks, res);
 	if (err) {
@@ -415,8 +440,6 @@ static int run(struct funclat_args *a, int argc, char **argv)
 	fill_cost(&cost, c, &plan, res);
 	err = write_report(a, res, plan.nr_targets, &cost, counters);
 cleanup:
-	(void)argc;
-	(void)argv;
 	for (i = 0; res && i < plan.nr_targets; i++)
 		funclat_result_free(&res[i]);
 	free(res);
@@ -447,7 +470,7 @@ int cmd_funclat(int argc, char **argv)
 	if (!err)
 		err = check_pids(&a);
 	if (!err)
-		err = run(&a, argc, argv);
+		err = run(&a);
 	free(a.targets);
 	return err ? 1 : 0;
 }
