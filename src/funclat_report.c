@@ -193,7 +193,12 @@ static void text_result(FILE *out, const struct funclat_result *r)
 
 	fprintf(out, "\n%s\n", r->label);
 	if (!r->count) {
-		fprintf(out, "  no calls\n");
+		if (r->entries)
+			fprintf(out, "  %llu calls entered, none timed: not sampled, shorter than -m, "
+				"or never returned (longjmp, exit: see the notes below)\n",
+				(unsigned long long)r->entries);
+		else
+			fprintf(out, "  no calls\n");
 		return;
 	}
 	fprintf(out, "  calls %llu  total %s  mean %s  p50 %s  p90 %s  p99 %s  max %s\n",
