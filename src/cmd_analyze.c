@@ -10,8 +10,8 @@
 
 #include "commands.h"
 #include "csv_samples.h"
+#include "diff_stats.h"
 #include "json.h"
-#include "lock_agg.h"
 #include "modality.h"
 #include "report.h"
 #include "util.h"
@@ -78,6 +78,11 @@ static const struct argp analyze_argp = {
 	       "  waitprof analyze bench.csv --column p99 --unit us -F json",
 };
 
+static double quantile(const struct sample_group *g, double q)
+{
+	return diff_hist_quantile(g->hist_count, g->hist_sum_ns, q, g->max_ns);
+}
+
 /* Octave rows (8 log-linear buckets each) keep the text short. */
 static void write_text_histogram(FILE *out, const struct sample_group *g)
 {
@@ -117,9 +122,9 @@ static void write_text_group(FILE *out, const struct sample_group *g, bool hist)
 	char p50[32], p90[32], p99[32], max[32], desc[512];
 	struct modality m;
 
-	format_duration_ns(p50, sizeof(p50), lock_hist_quantile(g->hist_count, g->hist_sum_ns, 0.5));
-	format_duration_ns(p90, sizeof(p90), lock_hist_quantile(g->hist_count, g->hist_sum_ns, 0.9));
-	format_duration_ns(p99, sizeof(p99), lock_hist_quantile(g->hist_count, g->hist_sum_ns, 0.99));
+	format_duration_ns(p50, sizeof(p50), quantile(g, 0.5));
+	format_duration_ns(p90, sizeof(p90), quantile(g, 0.9));
+	format_duration_ns(p99, sizeof(p99), quantile(g, 0.99));
 	format_duration_ns(max, sizeof(max), (double)g->max_ns);
 	modality_analyze(g->hist_count, g->hist_sum_ns, &m);
 	modality_describe(desc, sizeof(desc), &m, "samples");
@@ -158,9 +163,9 @@ static void write_json_group(FILE *out, const struct sample_group *g)
 	fprintf(out, ",\"count\":%llu,\"total_ns\":%llu,\"p50_ns\":%.0f,\"p90_ns\":%.0f,"
 		     "\"p99_ns\":%.0f,\"max_ns\":%llu,", (unsigned long long)g->count,
 		(unsigned long long)g->total_ns,
-		lock_hist_quantile(g->hist_count, g->hist_sum_ns, 0.5),
-		lock_hist_quantile(g->hist_count, g->hist_sum_ns, 0.9),
-		lock_hist_quantile(g->hist_count, g->hist_sum_ns, 0.99),
+		quantile(g, 0.5),
+		quantile(g, 0.9),
+		quantile(g, 0.99),
 		(unsigned long long)g->max_ns);
 	report_write_histogram_json(out, g->hist_count, g->hist_sum_ns);
 	modality_analyze(g->hist_count, g->hist_sum_ns, &m);

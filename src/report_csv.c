@@ -2,13 +2,15 @@
 /*
  * report --format csv: one row per off-CPU entry (process, thread name,
  * stacks) and per lock, with the numbers the text report shows. Quantiles
- * are interpolated inside their log-linear bucket (at most 12.5% wide).
+ * are interpolated inside their log-linear bucket (at most 12.5% wide)
+ * and never above the entry's max.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csv_write.h"
+#include "diff_stats.h"
 #include "lock_agg.h"
 #include "modality.h"
 #include "offcpu_agg.h"
@@ -83,9 +85,9 @@ static void write_stats(struct csv_writer *w, const __u64 *counts, const __u64 *
 {
 	struct modality m;
 
-	csv_field_u64(w, (__u64)(lock_hist_quantile(counts, sums, 0.50) + 0.5));
-	csv_field_u64(w, (__u64)(lock_hist_quantile(counts, sums, 0.90) + 0.5));
-	csv_field_u64(w, (__u64)(lock_hist_quantile(counts, sums, 0.99) + 0.5));
+	csv_field_u64(w, (__u64)(diff_hist_quantile(counts, sums, 0.50, max_ns) + 0.5));
+	csv_field_u64(w, (__u64)(diff_hist_quantile(counts, sums, 0.90, max_ns) + 0.5));
+	csv_field_u64(w, (__u64)(diff_hist_quantile(counts, sums, 0.99, max_ns) + 0.5));
 	csv_field_u64(w, max_ns);
 	modality_analyze(counts, sums, &m);
 	csv_field(w, modality_verdict_name(m.verdict));
