@@ -153,6 +153,26 @@ struct {
 	__type(value, struct uprobe_state);
 } uprobe_calls SEC(".maps");
 
+/* A lock a thread holds (acquired through a probed call), by (lock, tid). */
+struct held_key {
+	__u64 lock;
+	__u32 tid;
+	__u32 pad;
+};
+
+struct held_state {
+	__u64 since_ns;
+	__u64 stack_id;
+	__u8 fn;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct held_key);
+	__type(value, struct held_state);
+} held_locks SEC(".maps");
+
 /*
  * Futex user stacks, cached per thread: a thread that waits or wakes again
  * with the same user ip (the syscall instruction), sp and bp is, almost
@@ -560,7 +580,7 @@ int BPF_KPROBE(lock_uprobe_enter, void *lock)
 SEC("uretprobe")
 int BPF_KRETPROBE(lock_uprobe_return, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), delta;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), delta, now;
 	__u32 tid = (__u32)pid_tgid;
 	struct lock_key key = {};
 	struct uprobe_state *st;
@@ -568,14 +588,46 @@ int BPF_KRETPROBE(lock_uprobe_return, long ret)
 	st = bpf_map_lookup_elem(&uprobe_calls, &tid);
 	if (!st)
 		return 0;
-	delta = bpf_ktime_get_ns() - st->start_ns;
+	now = bpf_ktime_get_ns();
+	delta = now - st->start_ns;
 	key.tgid = pid_tgid >> 32;
 	key.source = LOCK_SRC_UPROBE;
 	key.op = st->fn | (ret ? LOCK_UPROBE_FAILED : 0);
 	key.addr = st->lock;
 	key.stack_id = st->stack_id;
+	if (!ret) {
+		struct held_key hk = { .lock = st->lock, .tid = tid };
+		struct held_state hs = { .since_ns = now, .stack_id = st->stack_id, .fn = st->fn };
+
+		bpf_map_update_elem(&held_locks, &hk, &hs, BPF_ANY);
+	}
 	bpf_map_delete_elem(&uprobe_calls, &tid);
 	lcounter_add(LCNT_UPROBE_CALLS, 1);
+	lock_hist_add(&key, delta);
+	return 0;
+}
+
+/* pthread_*_unlock entry: the hold that began when the lock call returned
+ * ends here (a read lock held by several threads is one hold per thread). */
+SEC("uprobe")
+int BPF_KPROBE(lock_uprobe_unlock, void *lock)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct held_key hk = { .lock = (__u64)lock, .tid = (__u32)pid_tgid };
+	struct lock_key key = {};
+	struct held_state *hs;
+	__u64 delta;
+
+	hs = bpf_map_lookup_elem(&held_locks, &hk);
+	if (!hs)
+		return 0;	/* taken before probing began, or not by a probed call */
+	delta = bpf_ktime_get_ns() - hs->since_ns;
+	key.tgid = pid_tgid >> 32;
+	key.source = LOCK_SRC_HOLD;
+	key.op = hs->fn;
+	key.addr = hk.lock;
+	key.stack_id = hs->stack_id;
+	bpf_map_delete_elem(&held_locks, &hk);
 	lock_hist_add(&key, delta);
 	return 0;
 }

@@ -21,6 +21,7 @@ enum lock_source {
 	LOCK_SRC_FUTEX = 1,	/* a thread slept in a futex wait */
 	LOCK_SRC_KERNEL,	/* lock:contention_begin .. contention_end */
 	LOCK_SRC_UPROBE,	/* pthread_*lock entry .. return */
+	LOCK_SRC_HOLD,		/* pthread_*lock return .. pthread_*unlock entry */
 };
 
 /* What kind of futex wait (LOCK_SRC_FUTEX), from the operation. */
@@ -39,6 +40,8 @@ enum lock_uprobe_fn {
 	LOCK_FN_MUTEX_TIMEDLOCK,
 	LOCK_FN_RWLOCK_RDLOCK,
 	LOCK_FN_RWLOCK_WRLOCK,
+	LOCK_FN_MUTEX_UNLOCK,	/* entry probe only: ends a hold */
+	LOCK_FN_RWLOCK_UNLOCK,
 	LOCK_FN_NR,
 	LOCK_UPROBE_FAILED = 0x80,
 };
@@ -47,7 +50,9 @@ enum lock_uprobe_fn {
  * One histogram bucket of one (process, lock, stack, operation). For
  * LOCK_SRC_KERNEL, op holds the contention_begin flags (LCB_F_*) and
  * stack_id a kernel stack; otherwise stack_id is a user stack (for uprobes,
- * the stack of the lock call itself, caller first).
+ * the stack of the lock call itself, caller first; for LOCK_SRC_HOLD, the
+ * time from a successful lock call's return to the matching unlock, with
+ * the lock call's op and stack).
  */
 struct lock_key {
 	__u32 tgid;		/* 0 for kernel threads */

@@ -157,6 +157,15 @@ static int add_record(struct lock_entry *e, const struct rec_lock *l, struct kin
 	const struct lock_key *k = &l->key;
 	__u64 n = l->val.count, ns = l->val.total_ns;
 
+	if (k->source == LOCK_SRC_HOLD) {
+		e->holds += n;
+		e->hold_total_ns += ns;
+		if (l->val.max_ns > e->hold_max_ns)
+			e->hold_max_ns = l->val.max_ns;
+		e->hold_count[k->bucket] += n;
+		e->hold_sum_ns[k->bucket] += ns;
+		return 0;
+	}
 	if (k->source == LOCK_SRC_UPROBE) {
 		__u8 fn = k->op & ~LOCK_UPROBE_FAILED;
 
@@ -435,6 +444,11 @@ static int merge_entry(struct lock_entry *dst, struct lock_entry *src)
 	merge_hist(dst->hist_sum_ns, src->hist_sum_ns);
 	merge_hist(dst->acq_count, src->acq_count);
 	merge_hist(dst->acq_sum_ns, src->acq_sum_ns);
+	dst->holds += src->holds;
+	dst->hold_total_ns += src->hold_total_ns;
+	dst->hold_max_ns = src->hold_max_ns > dst->hold_max_ns ? src->hold_max_ns : dst->hold_max_ns;
+	merge_hist(dst->hold_count, src->hold_count);
+	merge_hist(dst->hold_sum_ns, src->hold_sum_ns);
 	for (i = 0; i < src->nr_callsites && !err; i++)
 		err = add_callsite(&dst->callsites, &dst->nr_callsites, src->callsites[i].stack_id,
 				   src->callsites[i].count, src->callsites[i].total_ns);

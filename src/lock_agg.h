@@ -58,6 +58,12 @@ struct lock_entry {
 	__u64 acq_max_ns;
 	__u64 acq_count[HIST_NR_BUCKETS];
 	__u64 acq_sum_ns[HIST_NR_BUCKETS];
+	/* holds: successful lock call's return to the unlock (uprobes) */
+	__u64 holds;
+	__u64 hold_total_ns;
+	__u64 hold_max_ns;
+	__u64 hold_count[HIST_NR_BUCKETS];
+	__u64 hold_sum_ns[HIST_NR_BUCKETS];
 	struct lock_callsite *callsites;	/* by total_ns, largest first */
 	size_t nr_callsites;
 	struct lock_callsite *acq_callsites;	/* uprobe call sites, by total_ns */

@@ -24,7 +24,14 @@ static const char *const uprobe_fns[LOCK_FN_NR] = {
 	[LOCK_FN_MUTEX_TIMEDLOCK] = "pthread_mutex_timedlock",
 	[LOCK_FN_RWLOCK_RDLOCK] = "pthread_rwlock_rdlock",
 	[LOCK_FN_RWLOCK_WRLOCK] = "pthread_rwlock_wrlock",
+	[LOCK_FN_MUTEX_UNLOCK] = "pthread_mutex_unlock",
+	[LOCK_FN_RWLOCK_UNLOCK] = "pthread_rwlock_unlock",
 };
+
+static bool is_unlock_fn(int fn)
+{
+	return fn == LOCK_FN_MUTEX_UNLOCK || fn == LOCK_FN_RWLOCK_UNLOCK;
+}
 
 #define MAX_UPROBE_LINKS (2 * LOCK_FN_NR * LOCK_UPROBE_MAX_PIDS)
 #define MAX_REAPERS	(4 * MAX_UPROBE_LINKS)
@@ -217,10 +224,12 @@ static int attach_uprobes(struct lock_collector *c)
 				err_msg("--uprobes: no %s in %s", uprobe_fns[fn], c->targets[t].libc);
 				return err;
 			}
-			for (ret = 0; ret < 2; ret++) {
+			/* Unlocks need their entry only: one trap per call. */
+			for (ret = 0; ret < (is_unlock_fn(fn) ? 1 : 2); ret++) {
 				uo.retprobe = ret;
 				uo.bpf_cookie = fn;
 				link = bpf_program__attach_uprobe_opts(
+					is_unlock_fn(fn) ? c->skel->progs.lock_uprobe_unlock :
 					ret ? c->skel->progs.lock_uprobe_return :
 					      c->skel->progs.lock_uprobe_enter,
 					c->targets[t].pid, c->targets[t].libc, off, &uo);
@@ -286,6 +295,7 @@ static void choose_programs(struct lock_collector *c, const struct lock_opts *o)
 	bpf_program__set_autoload(skel->progs.contention_end_raw, kernel && !btf);
 	bpf_program__set_autoload(skel->progs.lock_uprobe_enter, o->uprobes);
 	bpf_program__set_autoload(skel->progs.lock_uprobe_return, o->uprobes);
+	bpf_program__set_autoload(skel->progs.lock_uprobe_unlock, o->uprobes);
 	snprintf(c->sources, sizeof(c->sources), "futex%s%s%s",
 		 kernel ? ", kernel locks (" : "", kernel ? (btf ? "tp_btf)" : "raw_tp)") : "",
 		 o->uprobes ? ", pthread uprobes" : "");

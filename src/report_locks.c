@@ -139,6 +139,19 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 		modality_describe(finding, sizeof(finding), &m, "waits");
 		fprintf(out, "    %s (futex waits alone): %s\n", name, finding);
 	}
+	if (e->holds) {
+		format_duration_ns(total, sizeof(total), (double)e->hold_total_ns);
+		format_duration_ns(p50, sizeof(p50),
+				   lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.5));
+		format_duration_ns(p99, sizeof(p99),
+				   lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.99));
+		format_duration_ns(max, sizeof(max), (double)e->hold_max_ns);
+		modality_analyze(e->hold_count, e->hold_sum_ns, &m);
+		modality_describe(finding, sizeof(finding), &m, "holds");
+		fprintf(out, "    held %s in %llu holds  p50 %s  p99 %s  max %s\n"
+			"    %s (hold times): %s\n", total, (unsigned long long)e->holds, p50, p99,
+			max, name, finding);
+	}
 	print_histogram(out, counts);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
 	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,

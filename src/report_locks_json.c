@@ -97,6 +97,19 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 	/* {"histogram":[...]}: the one histogram writer, under its own key. */
 	report_write_histogram_json(out, e->acq_count, e->acq_sum_ns);
 	fputc('}', out);
+	fprintf(out, ",\"holds\":%llu,\"hold_total_ns\":%llu,\"hold_max_ns\":%llu,"
+		     "\"hold_p50_ns\":%.0f,\"hold_p99_ns\":%.0f,\"hold_histogram\":{",
+		(unsigned long long)e->holds, (unsigned long long)e->hold_total_ns,
+		(unsigned long long)e->hold_max_ns,
+		lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.5),
+		lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.99));
+	report_write_histogram_json(out, e->hold_count, e->hold_sum_ns);
+	fputc('}', out);
+	if (e->holds) {
+		modality_analyze(e->hold_count, e->hold_sum_ns, &m);
+		fputs(",\"hold_modality\":", out);
+		modality_write_json(out, &m);
+	}
 	write_sites(out, "callsites", rec, e, e->callsites, e->nr_callsites, ns);
 	write_sites(out, "acquisition_callsites", rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    ns);

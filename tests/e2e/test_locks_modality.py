@@ -58,6 +58,20 @@ if l:
     check(fast["count_share"] >= 0.5, f"--uprobes: {fast['count_share'] * 100:.0f}% of "
           f"acquisitions in the fast mode (~{fast['center_ns'] / 1e3:.0f} us)")
     check("wait_modality" in l, "--uprobes: the futex waits are judged on their own too")
+    # Hold times (lock return to unlock) show the flush itself: one hold in 32.
+    h = l.get("hold_modality", {})
+    check(l["holds"] == t["calls"], f"--uprobes: {l['holds']} holds == {t['calls']} appends")
+    if h.get("verdict") in MULTI:
+        # fdatasync's own latency may split into more than one slow mode.
+        fast = max(h["modes"], key=lambda x: x["count_share"])
+        slow = [x for x in h["modes"] if x["center_ns"] > 4 * fast["center_ns"]]
+        share = sum(x["count_share"] for x in slow)
+        check(slow and 0.015 <= share <= 0.07,
+              f"hold times: slow modes hold {share * 100:.1f}% of holds (1 in 32 flushes), "
+              f"at ~{min((x['center_ns'] for x in slow), default=0) / 1e3:.0f} us and up vs "
+              f"~{fast['center_ns'] / 1e3:.0f} us")
+    else:
+        check(False, f"hold times under the flushing lock: {h.get('verdict')}, want bimodal")
 else:
     check(False, "--uprobes: journal_mu recorded")
 

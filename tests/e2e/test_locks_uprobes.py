@@ -70,6 +70,10 @@ if l:
           f"self-measured {t['wait_ns'] / 1e6:.1f} ms ({err * 100:.1f}%)")
     names = {f["name"] for s in l["acquisition_callsites"] for f in s["frames"]}
     check("take_and_hold" in names, "mutex: acquisition call sites name take_and_hold")
+    check(l["holds"] == t["calls"], f"mutex: {l['holds']} holds == {t['calls']} lock calls "
+          "(unlock probes)")
+    check(2.0e6 <= l["hold_p50_ns"] <= 4.0e6,
+          f"mutex: median hold {l['hold_p50_ns'] / 1e6:.2f} ms: the 2 ms sleep under the lock")
 
 data, truth, rep = record("sampled", "quiet", "-n", "15000", "-p", "100",
                           extra=("--uprobe-sample-ms", "500/2000"))
