@@ -4,8 +4,9 @@
 #     nearly every lock is a futex wait and a wake) against bpftrace doing
 #     the same (futex wait histogram per address and user stack), and
 #     against waitprof without lock tracing (--no-locks);
-#  2. the per-call cost of the pthread uprobes (--uprobes) on uncontended
-#     pthread_mutex_lock, against bpftrace's uprobe+uretprobe.
+#  2. the per-call cost of the pthread uprobes (--uprobes: lock entry and
+#     return, unlock entry) on uncontended pthread_mutex_lock/unlock pairs,
+#     against bpftrace probing the same three points.
 # The benchmark runs pinned to one CPU (PIN=CPU, default 1; PIN= to run
 # free): on the shared 2-vCPU machine free-running wall times scatter 4x.
 # usage: bench/locks.sh [WAITPROF] [ROUNDS]   (root; bpftrace from
@@ -40,7 +41,9 @@ BT
 cat > "$tmp/uprobe.bt" <<'BT'
 uprobe:/lib/x86_64-linux-gnu/libc.so.6:pthread_mutex_lock /comm == "locks_bench"/ { @start[tid] = nsecs; @lock[tid] = arg0; }
 uretprobe:/lib/x86_64-linux-gnu/libc.so.6:pthread_mutex_lock /@start[tid]/
-{ @acq[@lock[tid], ustack] = hist(nsecs - @start[tid]); delete(@start[tid]); delete(@lock[tid]); }
+{ @acq[@lock[tid], ustack] = hist(nsecs - @start[tid]); @since[tid] = nsecs; delete(@start[tid]); delete(@lock[tid]); }
+uprobe:/lib/x86_64-linux-gnu/libc.so.6:pthread_mutex_unlock /@since[tid]/
+{ @hold[arg0] = hist(nsecs - @since[tid]); delete(@since[tid]); }
 BT
 
 # bench_with_bpftrace SCRIPT ARGS...: runs the benchmark while bpftrace traces.
@@ -69,7 +72,7 @@ for r in $(seq "$ROUNDS"); do
 	run "handoff:bpftrace futex waits + ustack" bench_with_bpftrace "$tmp/futex.bt" handoff $THREADS $PAIRS
 	run "uncontended:untraced" "$tmp/locks_bench" uncontended $UNCONTENDED
 	run "uncontended:waitprof --uprobes" "$WAITPROF" record -q --uprobes --no-kernel-locks -o "$tmp/a.data" -- "$tmp/locks_bench" uncontended $UNCONTENDED
-	run "uncontended:bpftrace uprobe+uretprobe" bench_with_bpftrace "$tmp/uprobe.bt" uncontended $UNCONTENDED
+	run "uncontended:bpftrace lock uprobe+uretprobe, unlock uprobe" bench_with_bpftrace "$tmp/uprobe.bt" uncontended $UNCONTENDED
 done
 
 PIN=$PIN python3 - "$tmp/results" "$ROUNDS" <<'PY'
