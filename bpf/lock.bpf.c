@@ -193,6 +193,8 @@ struct ustack_cache {
 	struct ustack_cache_entry e[USTACK_CACHE_WAYS];
 	__u32 next;
 	__u32 hits_since_verify;
+	__u32 epoch;		/* unwind_epoch the entries were walked in */
+	__u32 pad;
 };
 
 struct {
@@ -293,6 +295,12 @@ static __always_inline __u64 current_user_stack(void)
 	if (!cache) {
 		bpf_map_update_elem(&ustack_caches, &tid, &empty, BPF_NOEXIST);
 		cache = bpf_map_lookup_elem(&ustack_caches, &tid);
+	}
+	/* New unwind tables: stacks walked without them are walked again. */
+	if (cache && cache->epoch != unwind_epoch_now()) {
+		for (i = 0; i < USTACK_CACHE_WAYS; i++)
+			cache->e[i].stack_id = 0;
+		cache->epoch = unwind_epoch_now();
 	}
 	for (i = 0; cache && i < USTACK_CACHE_WAYS; i++) {
 		if (cache->e[i].stack_id && cache->e[i].ip == r.ip && cache->e[i].sp == r.sp &&
