@@ -257,16 +257,6 @@ int offcpu_poll(struct offcpu_collector *c, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
-int offcpu_stacks_fd(const struct offcpu_collector *c)
-{
-	return bpf_map__fd(c->skel->maps.stacks);
-}
-
-int offcpu_traced_tgids_fd(const struct offcpu_collector *c)
-{
-	return bpf_map__fd(c->skel->maps.traced_tgids);
-}
-
 void offcpu_detach(struct offcpu_collector *c)
 {
 	offcpu_bpf__detach(c->skel);

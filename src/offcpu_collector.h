@@ -56,10 +56,6 @@ int offcpu_trace_tgid(struct offcpu_collector *c, int tgid);
 void offcpu_set_event_sink(struct offcpu_collector *c, struct recording *rec);
 /* Delivers process notifications (and events); returns <0 on error. */
 int offcpu_poll(struct offcpu_collector *c, int timeout_ms);
-/* Maps other collectors share (bpf_map__reuse_fd before their load), so a
- * stack id and the process filter mean one thing in every object. */
-int offcpu_stacks_fd(const struct offcpu_collector *c);
-int offcpu_traced_tgids_fd(const struct offcpu_collector *c);
 /* Detaches the programs; the maps stay readable. */
 void offcpu_detach(struct offcpu_collector *c);
 /* Copies histogram entries, the stacks they use and counters into rec. */
