@@ -25,7 +25,7 @@
 #include "unwind_loader.h"
 #include "util.h"
 
-#define MAX_PROCS_TRACKED 4096
+#define DEFAULT_MAX_PROCS 4096
 
 struct record_args {
 	int pids[OFFCPU_MAX_FILTER_IDS];
@@ -39,6 +39,7 @@ struct record_args {
 	int verbose;
 	bool quiet;
 	bool no_follow_forks;
+	uint32_t max_procs;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -50,7 +51,7 @@ static void on_stop_signal(int sig)
 
 enum {
 	OPT_STATE = 1000, OPT_HIST_SIZE, OPT_STACK_SIZE, OPT_NO_CACHE, OPT_VERIFY,
-	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_UNWIND, OPT_UNWIND_ROWS, OPT_NO_LOCKS, OPT_NO_KLOCKS,
+	OPT_RAW_TP, OPT_NO_FOLLOW, OPT_UNWIND, OPT_UNWIND_ROWS, OPT_MAX_PROCS, OPT_NO_LOCKS, OPT_NO_KLOCKS,
 	OPT_UPROBES, OPT_UPROBE_SAMPLE, OPT_EVENTS, OPT_EVENTS_BUFFER, OPT_WAKERS,
 };
 
@@ -71,6 +72,7 @@ static const struct argp_option record_options[] = {
 	{ "force-raw-tp", OPT_RAW_TP, NULL, 0, "Use raw tracepoints even where tp_btf works (tests the fallback)" },
 	{ "no-follow-forks", OPT_NO_FOLLOW, NULL, 0, "With -p or a command, do not trace child processes" },
 	{ "unwind", OPT_UNWIND, "cfi|fp", 0, "User stacks from call frame information (default; works without frame pointers) or frame pointers only" },
+	{ "max-processes", OPT_MAX_PROCS, "N", 0, "Processes whose maps are kept for symbolizing (default 4096): the user-space memory bound" },
 	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0, "CFI rows kept in the kernel (default 1048576, 8 bytes each)" },
 	{ "wakers", OPT_WAKERS, NULL, 0, "Also take the waking thread's stacks at every wakeup: off-wake chains (report -F folded --view offwake); costs a stack walk per wakeup" },
 	{ "no-locks", OPT_NO_LOCKS, NULL, 0, "Do not record lock contention (futex waits, kernel locks)" },
@@ -202,6 +204,10 @@ static error_t parse_record_opt(int key, char *arg, struct argp_state *state)
 		if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
 			argp_failure(state, 2, 0, "invalid --unwind '%s' (cfi, fp)", arg);
 		o->unwind_fp = !strcmp(arg, "fp");
+		break;
+	case OPT_MAX_PROCS:
+		if (!parse_count(arg, &a->max_procs, 1))
+			argp_failure(state, 2, 0, "invalid --max-processes '%s'", arg);
 		break;
 	case OPT_UNWIND_ROWS:
 		if (!parse_count(arg, &o->unwind_rows, 1024))
@@ -477,7 +483,8 @@ static int write_recording(struct recording *rec, const char *path)
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_args a = { .output = "waitprof.data", .offcpu.verify_every = 64 };
+	struct record_args a = { .output = "waitprof.data", .offcpu.verify_every = 64,
+				 .max_procs = DEFAULT_MAX_PROCS };
 	struct offcpu_collector *collector = NULL;
 	struct lock_collector *locks = NULL;
 	struct unwind_loader *unwinder = NULL;
@@ -502,7 +509,7 @@ int cmd_record(int argc, char **argv)
 		err = check_output_writable(a.output);
 	if (err)
 		return 1;
-	tracker = proc_tracker_new(MAX_PROCS_TRACKED);
+	tracker = proc_tracker_new(a.max_procs);
 	rec = rec_new();
 	if (!tracker || !rec) {
 		err = -ENOMEM;
