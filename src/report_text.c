@@ -37,22 +37,29 @@ static void print_header(FILE *out, const struct recording *rec, const struct of
 }
 
 /* Every loss is reported, and the stack cache's self-check with it. */
+/* Every loss is reported with the knob that avoids it, and the stack
+ * cache's self-check and the unwinder's figures with them. */
 static void print_losses(FILE *out, const struct recording *rec)
 {
-	static const char *const drops[] = {
-		"dropped_hist_full", "dropped_stack_map_full", "dropped_thread_state_full",
-		"process_notifications_lost", "processes_not_tracked",
+	static const struct { const char *counter, *what, *knob; } drops[] = {
+		{ "dropped_hist_full", "intervals lost: histogram map full", "raise --hist-size" },
+		{ "dropped_stack_map_full", "stacks lost: stack map full", "raise --stack-size" },
+		{ "dropped_thread_state_full", "intervals lost: no per-thread state", "fewer threads" },
+		{ "process_notifications_lost", "new processes not announced in time", "rare; maps read at the end" },
+		{ "processes_not_tracked", "processes past the budget, not symbolized", "raise --max-processes" },
+		{ "pids_reused", "pids reused while recording", "their older stacks may be misnamed" },
 	};
 	__u64 verified = rec_get_counter(rec, "stack_cache_verified");
+	__u64 cfi = rec_get_counter(rec, "unwind_cfi_walks");
 	bool any = false;
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(drops); i++) {
-		__u64 n = rec_get_counter(rec, drops[i]);
+		__u64 n = rec_get_counter(rec, drops[i].counter);
 
 		if (n) {
-			fprintf(out, "  WARNING:    %llu %s (raise --hist-size/--stack-size)\n",
-				(unsigned long long)n, drops[i]);
+			fprintf(out, "  WARNING:    %llu %s (%s)\n", (unsigned long long)n,
+				drops[i].what, drops[i].knob);
 			any = true;
 		}
 	}
@@ -61,6 +68,13 @@ static void print_losses(FILE *out, const struct recording *rec)
 		(unsigned long long)rec_get_counter(rec, "user_stack_truncated"),
 		(unsigned long long)rec_get_counter(rec, "kernel_stack_failed"),
 		any ? "" : "; nothing dropped");
+	if (cfi || rec_get_counter(rec, "unwind_fp_walks"))
+		fprintf(out, "  unwinder:   %llu CFI walks (%llu to the outermost frame), "
+			     "%llu frame-pointer walks (%llu where CFI had no table)\n",
+			(unsigned long long)cfi,
+			(unsigned long long)rec_get_counter(rec, "unwind_cfi_stop_end"),
+			(unsigned long long)rec_get_counter(rec, "unwind_fp_walks"),
+			(unsigned long long)rec_get_counter(rec, "unwind_fp_fallbacks"));
 	if (verified)
 		fprintf(out, "  stack cache: %llu hits, %llu re-walked, %llu user / %llu kernel mismatches\n",
 			(unsigned long long)rec_get_counter(rec, "stack_cache_hits"),
