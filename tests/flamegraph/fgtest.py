@@ -477,7 +477,32 @@ def check_speedscope():
         want[strip_kind(stack)] += v * 1000000
     check(got == want, "%d stacks differ" % sum(1 for s in want if got[s] != want[s]))
     check(prof["endValue"] == sum(want.values()), "endValue")
-    print("speedscope: %d stacks, %d ns, totals agree" % (len(want), sum(want.values())))
+    print("speedscope: %d stacks, %d ns, totals agree; %s" %
+          (len(want), sum(want.values()), validate_speedscope(doc)))
+
+
+def validate_speedscope(doc):
+    """Validates against the schema shipped in npm's speedscope package, when
+    both it (SPEEDSCOPE_SCHEMA or a global npm install) and jsonschema exist."""
+    paths = [os.environ.get("SPEEDSCOPE_SCHEMA", "")] + [
+        os.path.join(root, "speedscope/dist/release/file-format-schema.json")
+        for root in ("/usr/local/lib/node_modules", "/usr/lib/node_modules")]
+    path = next((p for p in paths if p and os.path.exists(p)), None)
+    try:
+        import jsonschema
+    except ImportError:
+        return "schema check skipped (no python jsonschema)"
+    if not path:
+        return "schema check skipped (no speedscope schema; set SPEEDSCOPE_SCHEMA)"
+    with open(path) as f:
+        schema = json.load(f)
+    try:
+        jsonschema.validate(doc, schema)
+    except jsonschema.ValidationError as e:
+        fail("not valid against %s: %s" % (path, e.message))
+    broken = dict(doc, profiles=[dict(doc["profiles"][0], type="bogus")])
+    check(not jsonschema.Draft7Validator(schema).is_valid(broken), "schema check cannot fail")
+    return "valid against " + path
 
 
 def big_folded(lines, seed=3):
