@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * waitprof flamegraph: folded stacks in, an interactive SVG (or a pprof /
- * speedscope export) out. Only the flamegraph/ library is used here, so the
- * command also builds on its own for the flamegraph tests.
+ * waitprof flamegraph: folded stacks (or recordings, folded through
+ * src/diff_folded.c) in, an interactive SVG (or a pprof / speedscope export)
+ * out. Apart from diff_folded_open() only the flamegraph/ library is used, so
+ * the tests build the command on its own (tests/flamegraph/fg_cli.c).
  */
 #include <errno.h>
 #include <getopt.h>
