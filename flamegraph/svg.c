@@ -481,6 +481,8 @@ int fg_render_svg(FILE *out, const struct fg_tree *tree, const struct fg_svg_opt
 	r.root_total = tree->nodes[0].total;
 	r.scale = r.root_total ? (double)(opts->width - 2 * XPAD) / r.root_total : 0;
 	r.min_value = r.scale > 0 ? opts->minwidth / r.scale : 0;
+	if (opts->minwidth_percent > 0)
+		r.min_value = r.root_total * opts->minwidth_percent / 100.0;
 	r.base_scale = 1.0;
 	if (opts->normalize && fg_base_total(tree, 0))
 		r.base_scale = (double)r.root_total / fg_base_total(tree, 0);

@@ -31,6 +31,7 @@ struct fg_svg_opts {
 	const char *countname;	/* unit of values, e.g. "us"; NULL: "samples" */
 	unsigned int width;	/* image width in pixels */
 	double minwidth;	/* omit frames narrower than this many pixels */
+	double minwidth_percent; /* if > 0: omit frames under this % of the total */
 	bool inverted;		/* icicle: root at the top */
 	bool normalize;		/* differential: scale base to the current total */
 	enum fg_palette palette;

@@ -74,7 +74,8 @@ static void usage(FILE *out)
 "      --title TEXT      graph title\n"
 "      --subtitle TEXT   second line under the title\n"
 "      --width PX        image width (default 1200)\n"
-"      --minwidth PX     omit frames narrower than PX pixels (default 0.1)\n"
+"      --minwidth PX     omit frames narrower than PX pixels (default 0.1),\n"
+"                        or under P%% of the total when given as P%%\n"
 "      --countname UNIT  unit of the values, e.g. us (default samples)\n"
 "      --reverse         reverse every stack (innermost frame at the root)\n"
 "      --inverted        icicle graph: root at the top\n"
@@ -123,6 +124,21 @@ static bool parse_nonneg(const char *s, double *out)
 	return true;
 }
 
+/* "0.1" is pixels; "0.5%" a share of the total, as flamegraph.pl takes. */
+static bool parse_minwidth(const char *s, struct fg_svg_opts *svg)
+{
+	size_t len = strlen(s);
+	char number[64];
+
+	if (!len || s[len - 1] != '%')
+		return parse_nonneg(s, &svg->minwidth);
+	if (len >= sizeof(number))
+		return false;
+	memcpy(number, s, len - 1);
+	number[len - 1] = '\0';
+	return parse_nonneg(number, &svg->minwidth_percent) && svg->minwidth_percent <= 100;
+}
+
 static int parse_args(int argc, char **argv, struct flamegraph_args *a)
 {
 	int c;
@@ -147,8 +163,8 @@ static int parse_args(int argc, char **argv, struct flamegraph_args *a)
 				return bad_usage("--width wants pixels from 100 to 1000000, not '%s'", optarg);
 			break;
 		case OPT_MINWIDTH:
-			if (!parse_nonneg(optarg, &a->svg.minwidth))
-				return bad_usage("--minwidth wants a number of pixels >= 0, not '%s'", optarg);
+			if (!parse_minwidth(optarg, &a->svg))
+				return bad_usage("--minwidth wants pixels >= 0 or a percentage, not '%s'", optarg);
 			break;
 		case OPT_COLORS:
 			if (!fg_palette_parse(optarg, &a->svg.palette))

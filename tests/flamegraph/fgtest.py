@@ -224,6 +224,7 @@ def check_cli_errors():
     cases = [(["--width", "abc", good], "--width"), (["--bogus", good], "bad option"),
              ([os.path.join(TMP, "nope.folded")], "cannot open"), (["--diff", good], "--diff"),
              (["--colors", "neon", good], "palette"), (["--minwidth", "-1", good], "--minwidth"),
+             (["--minwidth", "200%", good], "--minwidth"), (["--minwidth", "%", good], "--minwidth"),
              (["--format", "png", good], "format"), ([write("empty.folded", "")], "no stacks")]
     for args, needle in cases:
         rc, out, err = run(args)
@@ -535,6 +536,11 @@ def check_minwidth():
     narrow = [f for f in frames if f["w"] * scale < 0.1]
     check(not narrow, "%d frames narrower than --minwidth" % len(narrow))
     check(len(out) < 4 * 1024 * 1024, "SVG is %d bytes for 200k lines" % len(out))
+    rc, out_pct, _ = run(["--countname", "us", "--minwidth", "0.5%", path])
+    _, pct_frames = svg_frames(out_pct)
+    check(rc == 0 and pct_frames and all(f["w"] * 200 >= total for f in pct_frames),
+          "--minwidth 0.5% kept a frame under 0.5% of the total")
+    check(len(pct_frames) < len(frames), "--minwidth 0.5% should drop more than 0.1 px")
     rc, out_all, _ = run(["--countname", "us", "--minwidth", "0.01", path])
     check(len(out_all) > 3 * len(out), "minwidth 0.01 should keep many more frames")
     print("minwidth: 200000 lines (%d MB) -> %d frames, %d KB SVG in %.2f s (minwidth 0.01: %d KB)"
