@@ -13,7 +13,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "record", cmd_record, "record off-CPU time with stacks into a file" },
+	{ "record", cmd_record, "record off-CPU time and lock waits, with stacks, into a file" },
 	{ "report", cmd_report, "print a recording as text, folded stacks or other formats" },
 	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
 	{ "symbolize", cmd_symbolize, "addresses to function, file:line (eu-addr2line compatible)" },
