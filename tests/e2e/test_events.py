@@ -23,6 +23,8 @@ from wptest import (BLOCKER, WAITPROF, check, failures, report_json, require_bpf
                     run, tmpdir, workload_truth)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# --raw-tp: the same checks on the raw tracepoint fallback path.
+RAW = ["--force-raw-tp"] if "--raw-tp" in sys.argv else []
 PINGPONG_SRC = os.path.join(HERE, "..", "..", "bench", "pingpong.c")
 
 
@@ -33,7 +35,7 @@ def events_csv(data):
 
 def test_sums_and_trace(d):
     data = os.path.join(d, "ev.data")
-    p = run([WAITPROF, "record", "--events", "-o", data, "--", BLOCKER, "-n", "40"])
+    p = run([WAITPROF, "record", "--events", *RAW, "-o", data, "--", BLOCKER, "-n", "40"])
     truth = workload_truth(p.stdout)
     check("events, none lost" in p.stderr, "recorder reports the event count and no loss")
     rows = events_csv(data)
@@ -90,7 +92,7 @@ def test_lost(d):
     pingpong = os.path.join(d, "pingpong")
     run(["cc", "-O2", "-o", pingpong, PINGPONG_SRC])
     data = os.path.join(d, "small.data")
-    p = run([WAITPROF, "record", "--events", "--events-buffer", "4K", "-o", data, "--",
+    p = run([WAITPROF, "record", "--events", *RAW, "--events-buffer", "4K", "-o", data, "--",
              pingpong, "100000"])
     rep = report_json(data)
     lost = rep["counters"].get("events_lost", 0)
