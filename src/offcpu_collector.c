@@ -20,6 +20,8 @@ struct offcpu_collector {
 	void *ctx;
 	struct recording *events_rec;	/* --events sink */
 	__u64 events_oom;		/* events user space had no memory for */
+	__u64 events_max;		/* kept at most */
+	__u64 events_over;		/* ... and the ones past it */
 	bool btf_mode;
 	bool cfi;
 };
@@ -56,7 +58,9 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(struct offcpu_event) || !c->events_rec)
 		return 0;
-	if (rec_add_event(c->events_rec, data))
+	if (c->events_rec->nr_events >= c->events_max)
+		c->events_over++;
+	else if (rec_add_event(c->events_rec, data))
 		c->events_oom++;
 	return 0;
 }
@@ -170,6 +174,7 @@ int offcpu_start(struct offcpu_collector **out, const struct offcpu_opts *o,
 		return -ENOMEM;
 	c->on_proc = on_proc;
 	c->ctx = ctx;
+	c->events_max = o->events_max ? o->events_max : OFFCPU_EVENTS_MAX;
 	c->skel = offcpu_bpf__open();
 	if (!c->skel) {
 		err = -errno;
@@ -373,6 +378,8 @@ int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
 		err = drain_counters(c, rec);
 	if (!err && c->events_rec)
 		err = rec_add_counter(rec, "events_dropped_no_memory", c->events_oom);
+	if (!err && c->events_rec)
+		err = rec_add_counter(rec, "events_dropped_limit", c->events_over);
 	return err;
 }
 

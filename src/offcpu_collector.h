@@ -11,6 +11,9 @@
 #include "recording.h"
 
 #define OFFCPU_MAX_FILTER_IDS 1024
+/* 80 bytes an event: 20 million is 1.6 GB of recorder memory. Past it
+ * events are counted (events_dropped_limit), not kept. */
+#define OFFCPU_EVENTS_MAX (20ull * 1000 * 1000)
 
 struct offcpu_opts {
 	const int *pids;	/* -p, or the command's pid */
@@ -34,6 +37,7 @@ struct offcpu_opts {
 	bool emit_events;	/* --events: every interval through a ring buffer */
 	bool capture_wakers;	/* --wakers: waker stacks for off-wake chains */
 	uint32_t events_buffer;	/* its size in bytes (power of 2, >= page) */
+	uint64_t events_max;	/* events kept in memory, 0: OFFCPU_EVENTS_MAX */
 };
 
 struct offcpu_collector;
