@@ -185,6 +185,25 @@ static int offcpu_items(const struct recording *rec, enum diff_by by, struct dif
 	return err;
 }
 
+/* The innermost kernel frame that is not lock machinery: who took it. */
+static void kernel_caller(const struct recording *rec, __u64 stack_id, struct named_stack *ns,
+			  char *buf, size_t len)
+{
+	unsigned int i;
+
+	stack_names(rec, stack_id, 0, ns);
+	for (i = 0; i < ns->nr; i++) {
+		const char *n = ns->frames[i].name;
+
+		if (!strstr(n, "lock") && !strstr(n, "slowpath") && !strstr(n, "contention") &&
+		    !strstr(n, "mutex") && !strstr(n, "rwsem") && !strstr(n, "schedule")) {
+			snprintf(buf, len, "%s", n);
+			return;
+		}
+	}
+	snprintf(buf, len, "%s", ns->nr ? ns->frames[0].name : "");
+}
+
 /* A lock's identity across runs: kind and variable name; an unnamed lock
  * (heap, stack) by where it lives and the function that waits on it most. */
 static void lock_key(const struct recording *rec, const struct lock_entry *e,
@@ -197,9 +216,15 @@ static void lock_key(const struct recording *rec, const struct lock_entry *e,
 		snprintf(buf, len, "%s %s", lock_kind_name(e->kind), name);
 		return;
 	}
+	if (e->kernel) {
+		if (e->nr_callsites)
+			kernel_caller(rec, e->callsites[0].stack_id, ns, fn, sizeof(fn));
+		snprintf(buf, len, "kernel %s taken in %s", lock_kernel_type(e->kernel_flags),
+			 fn[0] ? fn : "?");
+		return;
+	}
 	if (e->nr_callsites)
-		program_function(rec, e->callsites[0].stack_id, 0, e->kernel ? 0 : e->pid, ns, fn,
-				 sizeof(fn));
+		program_function(rec, e->callsites[0].stack_id, 0, e->pid, ns, fn, sizeof(fn));
 	snprintf(buf, len, "%s in %s waited in %s", lock_kind_name(e->kind),
 		 basename_of(e->object), fn[0] ? fn : "?");
 }
