@@ -9,6 +9,7 @@
 #include "recording.h"
 #include "report.h"
 #include "report_csv.h"
+#include "report_export.h"
 #include "report_locks.h"
 #include "util.h"
 
@@ -19,6 +20,10 @@ enum report_format {
 	FORMAT_CSV,
 	FORMAT_EVENTS_CSV,
 	FORMAT_CHROME_TRACE,
+	FORMAT_SVG,
+	FORMAT_PPROF,
+	FORMAT_SPEEDSCOPE,
+	FORMAT_HTML,
 };
 
 enum report_view {
@@ -38,11 +43,11 @@ struct report_args {
 enum { OPT_WAIT = 1000, OPT_TOP, OPT_VIEW };
 
 static const struct argp_option report_options[] = {
-	{ "format", 'F', "FORMAT", 0, "text (default), folded, json, csv, events-csv or chrome-trace" },
+	{ "format", 'F', "FORMAT", 0, "text (default), folded, json, csv, events-csv, chrome-trace, svg, pprof, speedscope or html" },
 	{ "output", 'o', "FILE", 0, "Write to FILE instead of stdout" },
 	{ "wait", OPT_WAIT, "PART", 0, "all (default), blocked (until woken) or runqueue (woken, waiting for a CPU)" },
 	{ "top", OPT_TOP, "N", 0, "Text: show the N largest stacks (default 20, 0 = all)" },
-	{ "view", OPT_VIEW, "VIEW", 0, "Folded: offcpu (default), locks (lock waits by lock and waiter stack) or offwake (waiter -- waker chains of futex waits)" },
+	{ "view", OPT_VIEW, "VIEW", 0, "Folded, svg, pprof, speedscope, html: offcpu (default), locks (lock waits by lock and waiter stack) or offwake (waiter -- waker chains of futex waits)" },
 	{},
 };
 
@@ -65,8 +70,16 @@ static error_t parse_report_opt(int key, char *arg, struct argp_state *state)
 			a->format = FORMAT_EVENTS_CSV;
 		else if (!strcmp(arg, "chrome-trace"))
 			a->format = FORMAT_CHROME_TRACE;
+		else if (!strcmp(arg, "svg"))
+			a->format = FORMAT_SVG;
+		else if (!strcmp(arg, "pprof"))
+			a->format = FORMAT_PPROF;
+		else if (!strcmp(arg, "speedscope"))
+			a->format = FORMAT_SPEEDSCOPE;
+		else if (!strcmp(arg, "html"))
+			a->format = FORMAT_HTML;
 		else
-			argp_failure(state, 2, 0, "unknown format '%s' (text, folded, json, csv, events-csv, chrome-trace)", arg);
+			argp_failure(state, 2, 0, "unknown format '%s' (text, folded, json, csv, events-csv, chrome-trace, svg, pprof, speedscope, html)", arg);
 		break;
 	case 'o': a->output = arg; break;
 	case OPT_WAIT:
@@ -106,7 +119,11 @@ static const struct argp report_argp = {
 	.doc = "Print a recording (default waitprof.data).\v"
 	       "Folded output is 'thread;outermost;...;innermost VALUE' with user frames, then\n"
 	       "kernel frames suffixed _[k], inlined frames _[i], values in microseconds\n"
-	       "(bcc offcputime -f compatible): pipe it to 'waitprof flamegraph'.",
+	       "(bcc offcputime -f compatible): pipe it to 'waitprof flamegraph'.\n"
+	       "svg is the flame graph of the same stacks; pprof (gzipped profile.proto,\n"
+	       "for go tool pprof, Pyroscope, Parca) and speedscope keep nanoseconds, counts,\n"
+	       "file:line and build-ids; html is one self-contained page with the flame\n"
+	       "graph, the lock table, histograms and findings.",
 };
 
 /* Per-interval formats need record --events: say so instead of writing nothing. */
@@ -117,6 +134,19 @@ static int report_events(FILE *out, const struct recording *rec, bool chrome)
 		return -ENODATA;
 	}
 	return chrome ? report_chrome_trace(out, rec) : report_events_csv(out, rec);
+}
+
+static int report_export(FILE *out, const struct recording *rec, const struct report_args *a)
+{
+	enum export_view view = a->view == VIEW_LOCKS ? EXPORT_LOCKS :
+				a->view == VIEW_OFFWAKE ? EXPORT_OFFWAKE : EXPORT_OFFCPU;
+
+	switch (a->format) {
+	case FORMAT_SVG: return report_svg(out, rec, &a->opts, view);
+	case FORMAT_PPROF: return report_pprof(out, rec, &a->opts, view);
+	case FORMAT_SPEEDSCOPE: return report_speedscope(out, rec, &a->opts, view);
+	default: return report_html(out, rec, &a->opts, view);
+	}
 }
 
 int cmd_report(int argc, char **argv)
@@ -152,6 +182,9 @@ int cmd_report(int argc, char **argv)
 		ret = report_offwake_folded(out, rec);
 	else if (a.format == FORMAT_FOLDED)
 		ret = report_offcpu_folded(out, rec, &a.opts);
+	else if (a.format == FORMAT_SVG || a.format == FORMAT_PPROF ||
+		 a.format == FORMAT_SPEEDSCOPE || a.format == FORMAT_HTML)
+		ret = report_export(out, rec, &a);
 	else if (a.format == FORMAT_JSON)
 		ret = report_json(out, rec, &a.opts);
 	else if (a.format == FORMAT_CSV)
