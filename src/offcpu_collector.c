@@ -380,6 +380,10 @@ int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
 		err = rec_add_counter(rec, "events_dropped_no_memory", c->events_oom);
 	if (!err && c->events_rec)
 		err = rec_add_counter(rec, "events_dropped_limit", c->events_over);
+	if (c->events_over)
+		err_msg("warning: %llu events past the first %llu were counted, not kept "
+			"(events_dropped_limit)", (unsigned long long)c->events_over,
+			(unsigned long long)c->events_max);
 	return err;
 }
 
