@@ -38,11 +38,17 @@ int main(int argc, char **argv)
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {
+		/* Only our ends stay open, so either side sees EOF when the
+		 * other dies instead of waiting forever. */
+		close(ping[1]);
+		close(pong[0]);
 		for (i = 0; i < rounds; i++)
 			if (read(ping[0], &c, 1) != 1 || write(pong[1], &c, 1) != 1)
 				_exit(1);
 		_exit(0);
 	}
+	close(ping[0]);
+	close(pong[1]);
 	t0 = now_ns();
 	for (i = 0; i < rounds; i++)
 		if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1)

@@ -498,6 +498,9 @@ int cmd_record(int argc, char **argv)
 		return 2;
 	util_quiet = a.quiet;
 	util_verbose = a.verbose;
+	/* From here on a signal stops the recording cleanly, even one that
+	 * arrives while the programs are still loading. */
+	install_signals();
 	a.offcpu.pids = a.pids;
 	a.offcpu.tids = a.tids;
 	a.offcpu.follow_forks = !a.no_follow_forks;
@@ -546,7 +549,6 @@ int cmd_record(int argc, char **argv)
 			err_msg("warning: recording without lock contention (--no-locks hides this)");
 		err = 0;
 	}
-	install_signals();
 	start = now_ns();
 	if (child) {
 		/* Its maps are read when BPF reports its exec, not before: until

@@ -43,9 +43,9 @@ def pids(rep):
     return {t["pid"] for t in rep["threads"]}
 
 
-# Long-running pair: about 4 s of work each.
-a = start_blocker("-n", "2000", "-s", "10", "-P", "15", "-w", "20")
-b = start_blocker("-n", "2000", "-s", "10", "-o", "sleeper")
+# Long-running pair: they run until killed at the end.
+a = start_blocker("-n", "1000000", "-s", "10", "-P", "15", "-w", "20")
+b = start_blocker("-n", "1000000", "-s", "10", "-o", "sleeper")
 try:
     # -p: A only; system-wide sees both.
     rep = record("p", "-p", str(a.pid), "-d", "0.6")

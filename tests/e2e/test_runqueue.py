@@ -28,9 +28,12 @@ for tid, t in sorted(truth.items()):
         check(False, f"{t['thread']}: recorded")
         continue
     want = t["run_delay_ns"]
+    # 10%, or 3 ms for a thread that hardly waits (the napper): the two
+    # windows differ by the thread's first and last few microseconds.
     err = abs(got["runqueue_ns"] - want) / max(want, 1)
-    check(err <= 0.10, f"{t['thread']}: runqueue {got['runqueue_ns'] / 1e6:.1f} ms vs schedstat "
-          f"run_delay {want / 1e6:.1f} ms ({err * 100:.1f}% apart, limit 10%)")
+    check(err <= 0.10 or abs(got["runqueue_ns"] - want) <= 3e6,
+          f"{t['thread']}: runqueue {got['runqueue_ns'] / 1e6:.1f} ms vs schedstat "
+          f"run_delay {want / 1e6:.1f} ms ({err * 100:.1f}% apart, limit 10% or 3 ms)")
     check(got["blocked_ns"] + got["runqueue_ns"] == got["offcpu_ns"],
           f"{t['thread']}: blocked + runqueue = off-CPU")
     if t["thread"].startswith("spin"):

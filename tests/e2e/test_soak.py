@@ -43,9 +43,11 @@ def bpf_memlock(pid):
     return total
 
 
-load = [subprocess.Popen([PINGPONG, "100000000"], stdout=subprocess.DEVNULL)]
+load = [subprocess.Popen([PINGPONG, "100000000"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)]
 # Short-lived processes: new pids, maps to capture, tables to load.
-churn = subprocess.Popen(["sh", "-c", "while :; do /bin/true; sleep 0.01; done"])
+churn = subprocess.Popen(["sh", "-c", "while :; do /bin/true; sleep 0.01; done"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 # A small process budget, reached early: past it the recorder must stop
 # growing (the default, 4096, is the same bound, reached later).
 rec = subprocess.Popen([WAITPROF, "record", "-q", "-d", str(seconds), "--max-processes", "300",

@@ -76,8 +76,8 @@ static void *thread_main(void *arg)
 	uint64_t start, end;
 
 	t->tid = (pid_t)syscall(SYS_gettid);
-	pthread_setname_np(pthread_self(), t->name);
 	start = run_delay(t->tid);
+	pthread_setname_np(pthread_self(), t->name);
 	end = now_ns() + (uint64_t)duration_ms * 1000000ull;
 	if (t->napper)
 		nap_until(end);
