@@ -11,8 +11,8 @@
  * its own script finds what it expects (document.documentElement is the
  * <svg>). A blob: or data: URL would work too but is a foreign origin from
  * a file:// page: nothing could check it. The page's script then checks
- * that search and zoom work and says so on <body data-selfcheck>, which
- * headless browsers can read.
+ * that search (for the page's ?s=REGEX, default ".") and zoom work and
+ * says so on <body data-selfcheck>, which headless browsers can read.
  */
 #include <errno.h>
 #include <math.h>
@@ -79,7 +79,8 @@ static const char page_script[] =
 	"function check(w, d) {\n"
 	"  var gs = d.getElementsByClassName('f');\n"
 	"  if (!gs.length || typeof w.search !== 'function') { fail('flame graph did not load'); return; }\n"
-	"  var pct = w.search(body.getAttribute('data-search') || '.');\n"
+	"  var q = typeof URLSearchParams !== 'undefined' ? new URLSearchParams(location.search).get('s') : null;\n"
+	"  var pct = w.search(q || '.');\n"
 	"  var matched = d.getElementById('matched').textContent;\n"
 	"  w.resetSearch();\n"
 	"  var target = gs[gs.length > 1 ? 1 : 0];\n"
@@ -91,7 +92,7 @@ static const char page_script[] =
 	"  body.setAttribute('data-search-result', matched);\n"
 	"  body.setAttribute('data-zoom-width', got.toFixed(1) + '/' + full.toFixed(1));\n"
 	"  body.setAttribute('data-zoom-hidden', String(hidden));\n"
-	"  if (!(pct > 0) || Math.abs(got - full) > 0.5) { fail('search ' + pct + ', zoom ' + got); return; }\n"
+	"  if (!(pct >= 0) || Math.abs(got - full) > 0.5) { fail('search ' + pct + ', zoom ' + got); return; }\n"
 	"  body.setAttribute('data-selfcheck', 'ok');\n"
 	"}\n"
 	"})();\n";
@@ -350,6 +351,35 @@ static int put_findings(FILE *out, const struct recording *rec, const struct rep
 	return 0;
 }
 
+/*
+ * A string as JSON inside <script>: json_write_string escapes "</", but
+ * "<!--" then "<script" would still put the HTML parser into its "double
+ * escaped" state, where our own </script> no longer ends the element.
+ * Every '<' is written as \u003c: the script data then holds none.
+ */
+static int put_script_json(FILE *out, const char *s, size_t len)
+{
+	char *json = NULL;
+	size_t json_len = 0, i;
+	FILE *mem = open_memstream(&json, &json_len);
+
+	if (!mem)
+		return -errno;
+	json_write_string_len(mem, s, len);
+	if (fclose(mem)) {
+		free(json);
+		return -ENOMEM;
+	}
+	for (i = 0; i < json_len; i++) {
+		if (json[i] == '<')
+			fputs("\\u003c", out);
+		else
+			fputc(json[i], out);
+	}
+	free(json);
+	return 0;
+}
+
 static int put_flamegraph(FILE *out, const struct recording *rec, const struct report_opts *o,
 			  enum export_view view)
 {
@@ -364,11 +394,10 @@ static int put_flamegraph(FILE *out, const struct recording *rec, const struct r
 	      "Ctrl-F to search (regular expression).</p>\n"
 	      "<iframe id=\"fg\" title=\"flame graph\" height=\"600\"></iframe>\n"
 	      "<script type=\"application/json\" id=\"fg-svg\">", out);
-	/* json_write_string escapes "</" so the SVG cannot end this script. */
-	json_write_string_len(out, svg, len);
+	err = put_script_json(out, svg, len);
 	fputs("</script>\n", out);
 	free(svg);
-	return 0;
+	return err;
 }
 
 int report_html(FILE *out, const struct recording *rec, const struct report_opts *o,
@@ -387,8 +416,8 @@ int report_html(FILE *out, const struct recording *rec, const struct report_opts
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>waitprof: ",
 	      out);
 	put_text(out, cmd ? cmd : "recording");
-	fprintf(out, "</title>\n<style>%s</style></head>\n<body data-selfcheck=\"pending\" "
-		"data-search=\".\">\n<h1>waitprof report</h1>\n<p class=\"meta\">Command <code>",
+	fprintf(out, "</title>\n<style>%s</style></head>\n<body data-selfcheck=\"pending\">\n"
+		"<h1>waitprof report</h1>\n<p class=\"meta\">Command <code>",
 		page_style);
 	put_text(out, cmd ? cmd : "?");
 	fputs("</code> on ", out);
