@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "folded.h"
 #include "lock_agg.h"
@@ -196,6 +197,36 @@ static void finish_sample(struct sample_builder *sb, int64_t count, int64_t ns)
 	sb->depth = 0;
 }
 
+/*
+ * pprof takes the first mapping for the main binary ("File:" in go tool
+ * pprof, the service name in some backends). Mappings are numbered in the
+ * order frames are added, and the first stack frames are the C library's
+ * thread start: so the recorded executable's frame (its name, its mapping)
+ * goes in first. It is in no sample.
+ */
+static void add_main_mapping(struct sample_builder *sb)
+{
+	const struct rec_process *p = sb->rec->nr_procs ? &sb->rec->procs[0] : NULL;
+	char hex[2 * SYM_BUILD_ID_MAX + 1];
+	struct prof_frame f = {};
+	size_t i;
+
+	if (!p || !p->exe || !p->exe[0])
+		return;
+	f.module = p->exe;
+	f.function = strrchr(p->exe, '/') ? strrchr(p->exe, '/') + 1 : p->exe;
+	for (i = 0; p->maps && i < p->maps->nr; i++) {
+		const struct proc_map *m = &p->maps->maps[i];
+
+		if (m->path && !strcmp(m->path, p->exe)) {
+			find_mapping(sb->rec, (__u32)p->pid, m->start, &f, hex, sizeof(hex));
+			break;
+		}
+	}
+	add_frame(sb, &f);
+	sb->depth = 0;
+}
+
 static int profile_offcpu(struct sample_builder *sb, const struct report_opts *o)
 {
 	struct offcpu_agg agg;
@@ -211,6 +242,7 @@ static int profile_offcpu(struct sample_builder *sb, const struct report_opts *o
 	err = offcpu_aggregate(sb->rec, o->wait, &agg);
 	if (err)
 		return err;
+	add_main_mapping(sb);
 	for (i = 0; i < agg.nr && !sb->err; i++) {
 		const struct offcpu_entry *e = &agg.entries[i];
 
@@ -239,6 +271,7 @@ static int profile_locks(struct sample_builder *sb)
 	err = lock_aggregate(sb->rec, &agg);
 	if (err)
 		return err;
+	add_main_mapping(sb);
 	for (i = 0; i < agg.nr && !sb->err; i++) {
 		const struct lock_entry *e = &agg.entries[i];
 
@@ -274,6 +307,24 @@ static int profile_offwake(struct profile *prof, const struct recording *rec,
 	return err;
 }
 
+/* record's start_time, "2026-11-23T21:02:35Z", as ns since the epoch (pprof's
+ * time_nanos: what Pyroscope and Parca file the profile under); 0 if absent. */
+static uint64_t start_time_ns(const struct recording *rec)
+{
+	const char *s = rec_get_meta(rec, "start_time");
+	struct tm tm = {};
+	const char *end;
+	time_t t;
+
+	if (!s)
+		return 0;
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return 0;
+	t = timegm(&tm);
+	return t > 0 ? (uint64_t)t * 1000000000ull : 0;
+}
+
 static int build_profile(struct profile *prof, const struct recording *rec,
 			 const struct report_opts *o, enum export_view view)
 {
@@ -298,6 +349,8 @@ static int build_profile(struct profile *prof, const struct recording *rec,
 out:
 	if (!err && dur)
 		prof->duration_ns = strtoull(dur, NULL, 10);
+	if (!err)
+		prof->time_ns = start_time_ns(rec);
 	return err;
 }
 

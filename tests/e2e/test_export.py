@@ -279,8 +279,14 @@ def main():
         if r:
             _, _, locs, maps = r
             check(any("blocker.c:" in l for l in locs), "pprof: locations with blocker.c:LINE")
-            check(any(re.search(r"/blocker [0-9a-f]{40}", m) for m in maps),
-                  "pprof: blocker's mapping has its build-id")
+            check(maps and re.search(r"/blocker [0-9a-f]{40}", maps[0]),
+                  "pprof: blocker's mapping, first, has its build-id: %r" % maps[:1])
+            top = subprocess.run(["go", "tool", "pprof", "-top", "-symbolize=none", "-unit=ns",
+                                  os.path.join(d, "p.pb.gz")], capture_output=True, text=True,
+                                 timeout=300, env=dict(os.environ, HOME=d))
+            want = "of %dns total" % sum(v[-1] for v, _ in r[1])
+            check("File: blocker" in top.stdout and want in top.stdout,
+                  "go tool pprof -top: main binary blocker, %s" % want)
             if any(f.endswith("_[i]") for s, _ in lines for f in s):
                 check(any(l.startswith("             ") for l in locs),
                       "pprof: inlined frames are lines of their caller's location")
