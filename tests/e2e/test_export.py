@@ -309,7 +309,18 @@ def main():
         check_pprof(ldata, llines, ["--view", "locks"], ["contentions/count", "delay/nanoseconds[dflt]"])
         check_svg(ldata, llines, LOCKERS, ("--view", "locks"), "Lock waits: ")
         check_speedscope(ldata, llines, ("--view", "locks"))
-        check_html(ldata, ["contended_mu"], want_locks="contended_mu")
+        lpage, _ = check_html(ldata, ["contended_mu"], want_locks="contended_mu")
+        # The page's finding for the lock is the text report's, word for word,
+        # and its histogram marks the modes the finding names.
+        text = run([WAITPROF, "report", ldata]).stdout
+        m = re.search(r"^    contended_mu: (.*)$", text, re.M)
+        check(m and html.escape(m.group(1), quote=True) in lpage,
+              "html finding for contended_mu = text report's: %r" % (m and m.group(1)))
+        hist = lpage[lpage.find("<h3>contended_mu (mutex)</h3>"):]
+        hist = hist[:hist.find("</svg>")]
+        modes = re.findall(r">mode ([^<]+)<", hist)
+        check(hist.count("<rect") >= 1 and len(modes) >= 1,
+              "html: contended_mu histogram with %d bars, modes %r" % (hist.count("<rect"), modes))
 
         hostile(d)
     finally:
