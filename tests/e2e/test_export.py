@@ -39,16 +39,17 @@ HOSTILE_CC = r'''
 #include <sys/prctl.h>
 #include <time.h>
 
-static void nap() { timespec ts{0, 2000000}; nanosleep(&ts, nullptr); }
+static void nap(long ns) { timespec ts{0, ns}; nanosleep(&ts, nullptr); }
 
 template <typename A, typename B>
-__attribute__((noinline)) void wait_in(A a, B b) { nap(); asm volatile("" ::: "memory"); }
+__attribute__((noinline)) void wait_in(A a, B b, long ns) { nap(ns); asm volatile("" ::: "memory"); }
 
+/* Two populations of waits at one stack: 7 in 8 short, 1 in 8 4 ms. */
 static void *worker(void *name)
 {
 	prctl(PR_SET_NAME, name);
-	for (int i = 0; i < 60; i++)
-		wait_in<int, char>(1, 'c');
+	for (int i = 0; i < 480; i++)
+		wait_in<int, char>(1, 'c', i % 8 ? 50000 : 4000000);
 	return nullptr;
 }
 
@@ -263,6 +264,16 @@ def hostile(d):
               "html: search wait_in<int in the embedded graph: %r, want %.2f%%" % (
                   attrs.get("data-search-result"), want))
         print("hostile: %s, zoom %s" % (attrs.get("data-search-result"), attrs.get("data-zoom-width")))
+    # Its one stack waits two ways: said in the findings, antimode drawn.
+    comm = html.escape(HOSTILE_COMM, quote=True)
+    found = re.findall(r"<li>Off-CPU stack #\d+ \(" + re.escape(comm) + r"\): ([^<]*)</li>", page)
+    check(found and found[0].startswith(("bimodal", "multimodal")),
+          "html finding for the two-population stack: %r" % found)
+    m = re.search(r"<h3>#\d+ " + re.escape(comm), page)
+    block = page[m.start():] if m else ""
+    block = block[:block.find("</svg>")]
+    check("antimode " in block and block.count(">mode ") >= 2,
+          "html: its histogram marks %d modes and the antimode" % block.count(">mode "))
 
 
 def main():
