@@ -108,10 +108,13 @@ static double x_of(double ns, double lo_log, double hi_log)
 static void put_marker(FILE *out, double x, const char *color, const char *dash,
 		       const char *label)
 {
+	/* Labels near the right edge go on the line's left so they stay in. */
+	bool left = x > HIST_W - 90;
+
 	fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"4\" y2=\"%d\" stroke=\"%s\"%s%s%s/>"
-		"<text x=\"%.1f\" y=\"12\" font-size=\"10\" fill=\"%s\">", x, x, HIST_H - 14,
+		"<text x=\"%.1f\" y=\"12\" font-size=\"10\" fill=\"%s\"%s>", x, x, HIST_H - 14,
 		color, dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "",
-		x + 2, color);
+		left ? x - 2 : x + 2, color, left ? " text-anchor=\"end\"" : "");
 	put_text(out, label);
 	fputs("</text>", out);
 }
@@ -187,7 +190,7 @@ static void put_stack_line(FILE *out, const struct recording *rec, __u64 stack_i
 		fputs(" &lt;- ...", out);
 }
 
-/* The user frame a stack blocks in (innermost named user frame). */
+/* A histogram with its heading and its finding in words. */
 static void put_hist_block(FILE *out, const char *heading, const __u64 *counts,
 			   const __u64 *sums, const char *unit_word, struct modality *m)
 {
