@@ -108,7 +108,7 @@ struct thread_state {
 	__u64 off_ts;		/* switch-out time; 0 while on CPU or untracked */
 	__u32 tgid;		/* taken at switch-out, when the task is current */
 	char comm[TASK_COMM_LEN];
-	__u64 wake_ts;		/* first wakeup during this interval */
+	__u64 wake_ts;		/* made runnable (sched_wakeup) during this interval */
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
 	__u32 waker_tid;
@@ -118,6 +118,8 @@ struct thread_state {
 	__u64 waker_kern_stack_id;
 	__u8 state;
 	__u8 cache_next;
+	__u8 waker_seen;	/* sched_waking named the waker */
+	__u8 pad;
 	__u16 hits_since_verify;
 	struct stack_cache_entry cache[STACK_CACHE_WAYS];
 };
@@ -351,6 +353,7 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	ts->off_ts = now;
 	ts->wake_ts = 0;
 	ts->waker_tid = 0;
+	ts->waker_seen = 0;
 	ts->state = state;
 }
 
@@ -514,18 +517,35 @@ static __always_inline void take_waker_stacks(void *ctx, struct thread_state *ts
 	bpf_get_current_comm(ts->waker_comm, sizeof(ts->waker_comm));
 }
 
+/*
+ * Who woke a blocked thread: sched_waking runs in the waker's context. When
+ * it became runnable: sched_wakeup, after the enqueue (possibly on another
+ * CPU, through an IPI), the moment the kernel's own run_delay starts.
+ */
 static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct thread_state *ts;
 
 	ts = thread_state_get(p, tid, btf, false);
-	if (!ts || !ts->off_ts || ts->wake_ts)
+	if (!ts || !ts->off_ts || ts->waker_seen)
 		return 0;
-	ts->wake_ts = bpf_ktime_get_ns();
+	ts->waker_seen = 1;
 	ts->waker_tid = (__u32)bpf_get_current_pid_tgid();
 	if (capture_wakers)
 		take_waker_stacks(ctx, ts);
+	return 0;
+}
+
+static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
+{
+	__u32 tid = btf ? p->pid : BPF_CORE_READ(p, pid);
+	struct thread_state *ts;
+
+	ts = thread_state_get(p, tid, btf, false);
+	if (!ts || !ts->off_ts || ts->wake_ts)
+		return 0;
+	ts->wake_ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -586,6 +606,12 @@ int BPF_PROG(sched_waking_btf, struct task_struct *p)
 	return handle_waking(ctx, p, true);
 }
 
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
+{
+	return handle_wakeup(p, true);
+}
+
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
 {
@@ -602,6 +628,12 @@ SEC("raw_tp/sched_waking")
 int BPF_PROG(sched_waking_raw, struct task_struct *p)
 {
 	return handle_waking(ctx, p, false);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(sched_wakeup_raw, struct task_struct *p)
+{
+	return handle_wakeup(p, false);
 }
 
 SEC("raw_tp/sched_wakeup_new")

@@ -133,9 +133,11 @@ static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_waking_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_switch_raw, !btf);
 	bpf_program__set_autoload(skel->progs.sched_waking_raw, !btf);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, !btf);
 	if (btf)
 		bpf_map__set_max_entries(skel->maps.thread_states_by_tid, 1);
 	else if (!bpf_env_has_task_storage())

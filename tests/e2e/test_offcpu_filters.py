@@ -66,9 +66,15 @@ try:
 
     # -m / -M against known block times: sleeper 10 ms, poller 15 ms, writer 20 ms.
     rep = record("m", "-p", str(a.pid), "-d", "0.6", "-m", "12000")
-    c = comms(rep, a.pid)
-    check("sleeper" not in c and "poller" in c and "writer" in c,
-          f"-m 12000 us: 10 ms sleeps excluded, 15 and 20 ms waits kept ({sorted(c)})")
+    s = threads_by_comm(rep, a.pid)
+    # A 10 ms sleep that waited 2 ms more for a CPU (a loaded machine) is a
+    # 12 ms interval: a few may pass, most must not.
+    check(s.get("sleeper", {}).get("count", 0) <= 3 and "poller" in s and "writer" in s,
+          f"-m 12000 us: 10 ms sleeps excluded ({s.get('sleeper', {}).get('count', 0)} passed), "
+          f"15 and 20 ms waits kept ({sorted(s)})")
+    short = [e for e in rep["offcpu"] if e["pid"] == a.pid and
+             any(h["lo_ns"] < 12_000_000 * 0.875 for h in e["histogram"])]
+    check(not short, "-m: no recorded interval is shorter than the minimum")
     rep = record("M", "-p", str(a.pid), "-d", "0.6", "-M", "12000")
     s = threads_by_comm(rep, a.pid)
     check("sleeper" in s and s.get("poller", {}).get("count", 0) <= 2,
