@@ -242,7 +242,7 @@ static __always_inline bool walk_user_cfi(const struct user_regs *regs, __u64 st
 {
 	struct cfi_walk w = {
 		.pc = regs->ip, .sp = regs->sp, .bp = regs->bp, .stack_end = stack_end,
-		.tgid = bpf_get_current_pid_tgid() >> 32, .nr = 1, .stop = CFI_CONTINUE,
+		.tgid = bpf_get_current_pid_tgid() >> 32, .stop = CFI_CONTINUE,
 		.bp_known = 1, .exact = 1,
 	};
 
@@ -251,10 +251,11 @@ static __always_inline bool walk_user_cfi(const struct user_regs *regs, __u64 st
 	st->ips[0] = regs->ip;
 	st->nr = 1;
 	bpf_loop(MAX_STACK_DEPTH, cfi_frame_cb, &w, 0);
-	if (w.nr == 1 && (w.stop == CFI_STOP_NO_TABLE || w.stop == CFI_STOP_NO_CFI ||
-			  w.stop == CFI_STOP_NO_MAPPING))
+	if (st->nr == 1 && (w.stop == CFI_STOP_NO_TABLE || w.stop == CFI_STOP_NO_CFI ||
+			    w.stop == CFI_STOP_NO_MAPPING))
 		return false;
-	st->nr = w.nr > MAX_STACK_DEPTH ? MAX_STACK_DEPTH : w.nr;
+	if (st->nr > MAX_STACK_DEPTH)
+		st->nr = MAX_STACK_DEPTH;
 	st->flags = STACK_CFI | (w.stop == CFI_STOP_DEPTH ? STACK_TRUNCATED : 0);
 	unwind_count(UNW_CFI_WALKS);
 	unwind_count(w.stop < CFI_STOP_NR ? w.stop : CFI_STOP_DEPTH);

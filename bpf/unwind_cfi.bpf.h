@@ -35,7 +35,6 @@ struct cfi_walk {
 	__u64 bp;
 	__u64 stack_end;
 	__u32 tgid;
-	__u32 nr;		/* frames in the scratch trace */
 	__u32 stop;		/* enum cfi_stop, or CFI_CONTINUE */
 	__u8 bp_known;
 	__u8 exact;		/* look the pc up as is (frame 0, after a signal) */
@@ -215,13 +214,18 @@ static __always_inline __u32 cfi_step(struct cfi_walk *w, struct cfi_proc *proc)
 	return ra ? CFI_CONTINUE : CFI_STOP_ZERO_RA;
 }
 
-/* One frame per call; returns 1 to end the loop. */
+/*
+ * One frame per call; returns 1 to end the loop. The frame count lives in
+ * the scratch map, not in w: a value on the BPF stack is known to the
+ * verifier, which then checks every iteration apart (127 of them, a second
+ * per program load); from map memory it is unknown and iterations converge.
+ */
 static long cfi_frame_cb(__u32 index, void *ctx)
 {
 	struct cfi_walk *w = ctx;
 	struct stack_trace *st = stack_scratch_get();
 	struct cfi_proc *proc = bpf_map_lookup_elem(&cfi_procs, &w->tgid);
-	__u32 nr = w->nr;
+	__u32 nr;
 
 	if (!st || !proc) {
 		w->stop = CFI_STOP_NO_MAPPING;
@@ -234,12 +238,13 @@ static long cfi_frame_cb(__u32 index, void *ctx)
 		w->stop = CFI_STOP_NO_MAPPING;
 		return 1;
 	}
+	nr = st->nr;
 	if (nr >= MAX_STACK_DEPTH) {
 		w->stop = CFI_STOP_DEPTH;
 		return 1;
 	}
 	st->ips[nr] = w->pc;
-	w->nr = nr + 1;
+	st->nr = nr + 1;
 	return 0;
 }
 
