@@ -128,15 +128,18 @@ static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts
 	struct offcpu_bpf *skel = c->skel;
 	bool btf = !o->force_raw_tp && bpf_env_has_tp_btf("sched_switch") &&
 		   bpf_env_has_task_storage();
+	/* sched_waking only names wakers: off unless something reads them
+	 * (~140 ns a wakeup saved); sched_wakeup stamps the runnable time. */
+	bool need_waker = o->capture_wakers || o->emit_events;
 
 	c->btf_mode = btf;
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
-	bpf_program__set_autoload(skel->progs.sched_waking_btf, btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_btf, btf && need_waker);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, btf && need_waker);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_switch_raw, !btf);
-	bpf_program__set_autoload(skel->progs.sched_waking_raw, !btf);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !btf);
+	bpf_program__set_autoload(skel->progs.sched_waking_raw, !btf && need_waker);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !btf && need_waker);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_raw, !btf);
 	if (btf)
 		bpf_map__set_max_entries(skel->maps.thread_states_by_tid, 1);
