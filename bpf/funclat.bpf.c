@@ -19,6 +19,7 @@
 
 #include "funclat.h"
 #include "stacks.bpf.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -309,17 +310,10 @@ static __always_inline void record_call(__u32 target, __u32 tgid, __u64 stack_id
 	key.tgid = tgid;
 	key.user_stack_id = stack_id;
 	key.bucket = bucket;
-	sv = bpf_map_lookup_elem(&stack_hist, &key);
+	sv = map_lookup_or_init(&stack_hist, &key, &zero);
 	if (!sv) {
-		long err = bpf_map_update_elem(&stack_hist, &key, &zero, BPF_NOEXIST);
-
-		if (err && err != -17 /* EEXIST */) {
-			counter_add(FCNT_DROP_STACK_HIST_FULL, 1);
-			return;
-		}
-		sv = bpf_map_lookup_elem(&stack_hist, &key);
-		if (!sv)
-			return;
+		counter_add(FCNT_DROP_STACK_HIST_FULL, 1);
+		return;
 	}
 	__sync_fetch_and_add(&sv->count, 1);
 	__sync_fetch_and_add(&sv->total_ns, delta);

@@ -23,6 +23,7 @@
 
 #include "lock.h"
 #include "stacks.bpf.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -223,19 +224,12 @@ static __always_inline void lock_hist_add(struct lock_key *key, __u64 delta)
 {
 	static const struct lock_val zero;
 	struct lock_val *val;
-	long err;
 
 	key->bucket = hist_bucket(delta);
-	val = bpf_map_lookup_elem(&lock_hist, key);
+	val = map_lookup_or_init(&lock_hist, key, &zero);
 	if (!val) {
-		err = bpf_map_update_elem(&lock_hist, key, &zero, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: raced with another CPU */) {
-			lcounter_add(LCNT_DROP_HIST_FULL, 1);
-			return;
-		}
-		val = bpf_map_lookup_elem(&lock_hist, key);
-		if (!val)
-			return;
+		lcounter_add(LCNT_DROP_HIST_FULL, 1);
+		return;
 	}
 	__sync_fetch_and_add(&val->count, 1);
 	__sync_fetch_and_add(&val->total_ns, delta);
@@ -251,17 +245,11 @@ static __always_inline struct lock_holder_val *holder_get(__u32 tgid, __u64 uadd
 		.tgid = tgid, .addr = uaddr, .waker_stack_id = waker_id, .waiter_stack_id = waiter_id,
 	};
 	struct lock_holder_val *val;
-	long err;
 
-	val = bpf_map_lookup_elem(&lock_holders, &key);
-	if (val)
-		return val;
-	err = bpf_map_update_elem(&lock_holders, &key, &zero, BPF_NOEXIST);
-	if (err && err != -17) {
+	val = map_lookup_or_init(&lock_holders, &key, &zero);
+	if (!val)
 		lcounter_add(LCNT_DROP_HOLDERS_FULL, 1);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&lock_holders, &key);
+	return val;
 }
 
 static __always_inline __u64 walk_current(const struct user_regs *r)

@@ -16,6 +16,7 @@
 
 #include "offcpu.h"
 #include "stacks.bpf.h"
+#include "maps.bpf.h"
 
 #define PF_KTHREAD		0x00200000
 #define TASK_INTERRUPTIBLE	0x0001
@@ -361,18 +362,11 @@ static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 
 {
 	static const struct offcpu_val zero;
 	struct offcpu_val *val;
-	long err;
 
-	val = bpf_map_lookup_elem(&offcpu_hist, key);
+	val = map_lookup_or_init(&offcpu_hist, key, &zero);
 	if (!val) {
-		err = bpf_map_update_elem(&offcpu_hist, key, &zero, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: raced with another CPU */) {
-			counter_add(CNT_DROP_HIST_FULL, 1);
-			return;
-		}
-		val = bpf_map_lookup_elem(&offcpu_hist, key);
-		if (!val)
-			return;
+		counter_add(CNT_DROP_HIST_FULL, 1);
+		return;
 	}
 	__sync_fetch_and_add(&val->count, 1);
 	__sync_fetch_and_add(&val->total_ns, delta);
@@ -425,20 +419,13 @@ static __always_inline void wakers_add(const struct thread_state *ts,
 		.waker_kern_stack_id = ts->waker_kern_stack_id,
 	};
 	struct offcpu_waker_val *val;
-	long err;
 
 	__builtin_memcpy(key.comm, k->comm, sizeof(key.comm));
 	__builtin_memcpy(key.waker_comm, ts->waker_comm, sizeof(key.waker_comm));
-	val = bpf_map_lookup_elem(&offcpu_wakers, &key);
+	val = map_lookup_or_init(&offcpu_wakers, &key, &zero);
 	if (!val) {
-		err = bpf_map_update_elem(&offcpu_wakers, &key, &zero, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST */) {
-			counter_add(CNT_DROP_WAKERS_FULL, 1);
-			return;
-		}
-		val = bpf_map_lookup_elem(&offcpu_wakers, &key);
-		if (!val)
-			return;
+		counter_add(CNT_DROP_WAKERS_FULL, 1);
+		return;
 	}
 	__sync_fetch_and_add(&val->count, 1);
 	__sync_fetch_and_add(&val->total_ns, delta);

@@ -7,47 +7,13 @@
 
 #include "lock_agg.h"
 #include "modality.h"
+#include "report.h"
 #include "report_locks.h"
 #include "stack_names.h"
 #include "util.h"
 
-#define HIST_BAR_WIDTH	40
 #define TOP_SITES	3
 #define SITE_FRAMES	8
-
-static void print_histogram(FILE *out, const __u64 *counts)
-{
-	__u64 rows[HIST_NR_OCTAVES + 2] = {}, max = 0;
-	int first = -1, last = -1, r, i;
-	char lo[32], hi[32];
-
-	for (i = 0; i < HIST_NR_BUCKETS; i++) {
-		r = i == 0 ? 0 : i == HIST_OVERFLOW ? HIST_NR_OCTAVES + 1 : 1 + (i - 1) / HIST_SUBS;
-		rows[r] += counts[i];
-	}
-	for (r = 0; r < HIST_NR_OCTAVES + 2; r++) {
-		if (!rows[r])
-			continue;
-		if (first < 0)
-			first = r;
-		last = r;
-		if (rows[r] > max)
-			max = rows[r];
-	}
-	for (r = first; r >= 0 && r <= last; r++) {
-		unsigned int lo_b = r == 0 ? 0 : 1 + (r - 1) * HIST_SUBS;
-		unsigned int hi_b = r == HIST_NR_OCTAVES + 1 ? HIST_OVERFLOW : r * HIST_SUBS + 1;
-		int bar = (int)((rows[r] * HIST_BAR_WIDTH + max - 1) / max);
-
-		format_duration_ns(lo, sizeof(lo), (double)hist_bucket_lower(lo_b));
-		if (r == HIST_NR_OCTAVES + 1)
-			snprintf(hi, sizeof(hi), "...");
-		else
-			format_duration_ns(hi, sizeof(hi), (double)hist_bucket_lower(hi_b));
-		fprintf(out, "      %10s .. %-10s |%-*.*s| %llu\n", lo, hi, HIST_BAR_WIDTH, bar,
-			"########################################", (unsigned long long)rows[r]);
-	}
-}
 
 /* One stack on one line, innermost first: "a <- b <- c". */
 static void print_stack_line(FILE *out, const struct recording *rec, __u64 stack_id,
@@ -152,7 +118,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 			"    %s (hold times): %s\n", total, (unsigned long long)e->holds, p50, p99,
 			max, name, finding);
 	}
-	print_histogram(out, counts);
+	report_print_histogram(out, counts);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
 	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    "acquirers (uprobes: every lock call)", ns);

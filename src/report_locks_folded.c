@@ -7,21 +7,10 @@
 
 #include "buf.h"
 #include "lock_agg.h"
+#include "report.h"
 #include "report_locks.h"
 #include "stack_names.h"
 #include "util.h"
-
-/* ';' splits frames and a newline ends the line: neither may be in a name. */
-static void put_frame(struct wbuf *b, const char *name, const char *suffix)
-{
-	const char *c;
-
-	wbuf_u8(b, ';');
-	for (c = name; *c; c++)
-		wbuf_u8(b, (*c == ';' || *c == '\n' || *c == '\r') ? '_' : *c);
-	if (suffix)
-		wbuf_put(b, suffix, strlen(suffix));
-}
 
 /* Outermost first unless reversed (a waker reads from the wakeup up). */
 static void put_stack(struct wbuf *b, const struct named_stack *ns, bool kernel, bool reversed,
@@ -30,13 +19,13 @@ static void put_stack(struct wbuf *b, const struct named_stack *ns, bool kernel,
 	int i, n = (int)ns->nr;
 
 	if (!n) {
-		put_frame(b, ns->missing ? "[missing stack]" : "[no stack]", suffix);
+		folded_put_frame(b, ns->missing ? "[missing stack]" : "[no stack]", suffix);
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		const struct named_frame *f = &ns->frames[reversed ? i : n - 1 - i];
 
-		put_frame(b, f->name, suffix ? suffix : kernel ? "_[k]" :
+		folded_put_frame(b, f->name, suffix ? suffix : kernel ? "_[k]" :
 			  f->kind == FRAME_INLINED ? "_[i]" : NULL);
 	}
 }
@@ -74,7 +63,7 @@ int report_locks_folded(FILE *out, const struct recording *rec)
 		snprintf(label, sizeof(label), "%s (%s)", name, lock_kind_name(e->kind));
 		for (j = 0; j < e->nr_callsites; j++) {
 			put_head(&b, e);
-			put_frame(&b, label, NULL);
+			folded_put_frame(&b, label, NULL);
 			stack_names(rec, e->callsites[j].stack_id, e->kernel ? 0 : e->pid, ns);
 			put_stack(&b, ns, e->kernel, false, NULL);
 			emit(out, &b, e->callsites[j].total_ns);
@@ -125,18 +114,18 @@ static void offwake_wakers(FILE *out, const struct recording *rec, struct named_
 			put_stack(b, ns, false, false, NULL);
 		stack_names(rec, k->kern_stack_id, 0, ns);
 		put_stack(b, ns, true, false, NULL);
-		put_frame(b, "--", NULL);
+		folded_put_frame(b, "--", NULL);
 		stack_names(rec, k->waker_kern_stack_id, 0, ns);
 		put_stack(b, ns, true, true, "_[w]");
 		if (woken_in_interrupt(ns)) {
-			put_frame(b, "[interrupt]", "_[w]");
+			folded_put_frame(b, "[interrupt]", "_[w]");
 			emit(out, b, rec->wakers[i].val.total_ns);
 			continue;
 		}
 		stack_names(rec, k->waker_user_stack_id, k->waker_tgid, ns);
 		if (ns->nr || ns->missing)
 			put_stack(b, ns, false, true, "_[w]");
-		put_frame(b, k->waker_comm[0] ? k->waker_comm : "-", "_[w]");
+		folded_put_frame(b, k->waker_comm[0] ? k->waker_comm : "-", "_[w]");
 		emit(out, b, rec->wakers[i].val.total_ns);
 	}
 }
@@ -163,7 +152,7 @@ int report_offwake_folded(FILE *out, const struct recording *rec)
 		wbuf_put(&b, comm, strlen(comm));
 		stack_names(rec, h->key.waiter_stack_id, h->key.tgid, ns);
 		put_stack(&b, ns, false, false, NULL);
-		put_frame(&b, "--", NULL);
+		folded_put_frame(&b, "--", NULL);
 		stack_names(rec, h->key.waker_stack_id, h->key.tgid, ns);
 		put_stack(&b, ns, false, true, "_[w]");
 		emit(out, &b, h->val.woken_wait_ns);

@@ -11,7 +11,7 @@
 
 /* Folded frames may not hold the separators: ';' splits frames and a
  * newline ends the line. Spaces are kept (the value follows the last one). */
-static void put_frame(struct wbuf *b, const char *name, const char *suffix)
+void folded_put_frame(struct wbuf *b, const char *name, const char *suffix)
 {
 	const char *c;
 
@@ -28,13 +28,13 @@ static void put_stack(struct wbuf *b, const struct named_stack *ns, bool kernel,
 	int i;
 
 	if (ns->missing) {
-		put_frame(b, missing, NULL);
+		folded_put_frame(b, missing, NULL);
 		return;
 	}
 	for (i = (int)ns->nr - 1; i >= 0; i--) {
 		const struct named_frame *f = &ns->frames[i];
 
-		put_frame(b, f->name, kernel ? "_[k]" : f->kind == FRAME_INLINED ? "_[i]" : NULL);
+		folded_put_frame(b, f->name, kernel ? "_[k]" : f->kind == FRAME_INLINED ? "_[i]" : NULL);
 	}
 }
 

@@ -100,7 +100,7 @@ static void print_frames(FILE *out, const struct named_stack *ns, const char *ta
 
 /* Octave rows (power-of-two ranges): the log-linear detail is for analysis,
  * a person reads a shorter histogram. */
-static void print_histogram(FILE *out, const struct offcpu_entry *e)
+void report_print_histogram(FILE *out, const __u64 *counts)
 {
 	__u64 rows[HIST_NR_OCTAVES + 2] = {}, max = 0;
 	int first = -1, last = -1, r, i;
@@ -108,7 +108,7 @@ static void print_histogram(FILE *out, const struct offcpu_entry *e)
 
 	for (i = 0; i < HIST_NR_BUCKETS; i++) {
 		r = i == 0 ? 0 : i == HIST_OVERFLOW ? HIST_NR_OCTAVES + 1 : 1 + (i - 1) / HIST_SUBS;
-		rows[r] += e->hist_count[i];
+		rows[r] += counts[i];
 	}
 	for (r = 0; r < HIST_NR_OCTAVES + 2; r++) {
 		if (!rows[r])
@@ -154,7 +154,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct off
 	if (ns->missing)
 		fprintf(out, "      [missing user stack]\n");
 	print_frames(out, ns, "");
-	print_histogram(out, e);
+	report_print_histogram(out, e->hist_count);
 	fputc('\n', out);
 }
 
