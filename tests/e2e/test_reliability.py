@@ -66,4 +66,20 @@ for o in outs:
         check(abs(have - want) <= 0.05 * want,
               f"two recorders: {os.path.basename(o)} {name} {have / 1e6:.0f} ms of {want / 1e6:.0f} ms")
 check(not waitprof_orphans(), "two recorders: nothing left attached")
+
+# Maps too small for the system: every loss is counted and reported.
+small = os.path.join(d, "small.data")
+# Short-lived processes: each maps its libraries at new random addresses,
+# so each brings new stacks.
+w = subprocess.Popen(["sh", "-c", "for i in $(seq 400); do /bin/true; sleep 0.005; done"])
+run([WAITPROF, "record", "-q", "-d", "2", "--hist-size", "1024", "--stack-size", "128",
+     "-o", small])
+w.wait()
+c = report_json(small)["counters"]
+lost = c["dropped_hist_full"] + c["dropped_stack_map_full"]
+check(lost > 0, f"tiny maps: {c['dropped_hist_full']} intervals and "
+      f"{c['dropped_stack_map_full']} stacks counted as dropped")
+text = run([WAITPROF, "report", small]).stdout
+check("WARNING" in text and ("--hist-size" in text or "--stack-size" in text),
+      "tiny maps: the text report warns and names the option to raise")
 finish()
