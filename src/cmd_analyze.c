@@ -80,7 +80,7 @@ static const struct argp analyze_argp = {
 
 static double quantile(const struct sample_group *g, double q)
 {
-	return diff_hist_quantile(g->hist_count, g->hist_sum_ns, q, g->max_ns);
+	return hist_quantile(g->hist_count, g->hist_sum_ns, q, g->max_ns);
 }
 
 /* Octave rows (8 log-linear buckets each) keep the text short. */

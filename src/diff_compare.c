@@ -24,8 +24,8 @@ static void describe_side(struct diff_row *row, int s)
 
 	if (!it)
 		return;
-	row->p50[s] = diff_hist_quantile(it->hist_count, it->hist_sum_ns, 0.50, it->max_ns);
-	row->p99[s] = diff_hist_quantile(it->hist_count, it->hist_sum_ns, 0.99, it->max_ns);
+	row->p50[s] = hist_quantile(it->hist_count, it->hist_sum_ns, 0.50, it->max_ns);
+	row->p99[s] = hist_quantile(it->hist_count, it->hist_sum_ns, 0.99, it->max_ns);
 	modality_analyze(it->hist_count, it->hist_sum_ns, &row->mod[s]);
 }
 

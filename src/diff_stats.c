@@ -5,36 +5,6 @@
 
 #include "diff_stats.h"
 
-double diff_hist_quantile(const __u64 *counts, const __u64 *sums, double q, __u64 max_ns)
-{
-	__u64 total = 0, cum = 0;
-	double rank, lo, hi, v = 0;
-	unsigned int i;
-
-	for (i = 0; i < HIST_NR_BUCKETS; i++)
-		total += counts[i];
-	if (!total)
-		return 0;
-	rank = q * (double)total;
-	for (i = 0; i < HIST_NR_BUCKETS; i++) {
-		if (!counts[i] || (double)(cum + counts[i]) < rank) {
-			cum += counts[i];
-			continue;
-		}
-		if (i == HIST_OVERFLOW) {
-			v = sums ? (double)sums[i] / counts[i] : (double)hist_bucket_lower(i);
-			break;
-		}
-		lo = (double)hist_bucket_lower(i);
-		hi = (double)hist_bucket_upper(i);
-		v = lo + (hi - lo) * ((rank - cum) / (double)counts[i]);
-		break;
-	}
-	if (max_ns && v > (double)max_ns)
-		v = (double)max_ns;
-	return v;
-}
-
 void diff_mann_whitney(const __u64 *base, const __u64 *cur, struct mann_whitney *mw)
 {
 	double n1 = 0, n2 = 0, u = 0, below_base = 0, ties = 0, n, var, t;
@@ -66,7 +36,7 @@ void diff_mann_whitney(const __u64 *base, const __u64 *cur, struct mann_whitney 
 }
 
 /* The value of rank `rank` (0 .. n, from the smallest), interpolated
- * inside its bucket like diff_hist_quantile. */
+ * inside its bucket like hist_quantile. */
 static double value_at_rank(const __u64 *counts, double rank, __u64 max_ns)
 {
 	__u64 n = 0;
@@ -80,7 +50,7 @@ static double value_at_rank(const __u64 *counts, double rank, __u64 max_ns)
 		rank = 0;
 	if (rank > (double)n)
 		rank = (double)n;
-	return diff_hist_quantile(counts, NULL, rank / (double)n, max_ns);
+	return hist_quantile(counts, NULL, rank / (double)n, max_ns);
 }
 
 static double total_count(const __u64 *counts)
@@ -209,8 +179,8 @@ void diff_bootstrap(const __u64 *base_counts, const __u64 *base_sums, const __u6
 	for (i = 0; i < rounds; i++) {
 		resample(base_counts, base_sums, &state, b);
 		resample(cur_counts, cur_sums, &state, c);
-		p99r[i] = ratio(diff_hist_quantile(c->counts, NULL, 0.99, 0),
-				diff_hist_quantile(b->counts, NULL, 0.99, 0));
+		p99r[i] = ratio(hist_quantile(c->counts, NULL, 0.99, 0),
+				hist_quantile(b->counts, NULL, 0.99, 0));
 		totr[i] = ratio(c->total, b->total);
 		p99_up += p99r[i] > 1.0;
 		tot_up += totr[i] > 1.0;

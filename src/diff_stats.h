@@ -10,10 +10,8 @@
 #include <linux/types.h>
 
 #include "hist.h"
+#include "hist_quantile.h"
 
-/* Quantile q in [0,1], linear inside its bucket, never above max_ns
- * (0: no clamp). */
-double diff_hist_quantile(const __u64 *counts, const __u64 *sums, double q, __u64 max_ns);
 
 /*
  * Mann-Whitney U of CURRENT against BASE, computed exactly from the

@@ -68,31 +68,6 @@ void lock_display_name(const struct lock_entry *e, char *buf, size_t len)
 		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)e->addr, e->object);
 }
 
-double lock_hist_quantile(const __u64 *counts, const __u64 *sums, double q)
-{
-	__u64 total = 0, cum = 0;
-	double rank, lo, hi;
-	unsigned int i;
-
-	for (i = 0; i < HIST_NR_BUCKETS; i++)
-		total += counts[i];
-	if (!total)
-		return 0;
-	rank = q * (double)total;
-	for (i = 0; i < HIST_NR_BUCKETS; i++) {
-		if (!counts[i] || (double)(cum + counts[i]) < rank) {
-			cum += counts[i];
-			continue;
-		}
-		if (i == HIST_OVERFLOW)
-			return (double)sums[i] / counts[i];
-		lo = (double)hist_bucket_lower(i);
-		hi = (double)hist_bucket_upper(i);
-		return lo + (hi - lo) * ((rank - cum) / (double)counts[i]);
-	}
-	return (double)hist_bucket_lower(HIST_OVERFLOW);
-}
-
 void lock_entry_hist(const struct lock_entry *e, const __u64 **counts, const __u64 **sums)
 {
 	bool waits = !e->acquisitions;

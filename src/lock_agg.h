@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hist_quantile.h"
 #include "recording.h"
 
 enum lock_kind {
@@ -86,8 +87,6 @@ const char *lock_kind_name(enum lock_kind kind);
 const char *lock_kernel_type(__u32 flags);
 /* "contended_mu", "table+0x10", "0x55d0c0a1b040 ([heap])" */
 void lock_display_name(const struct lock_entry *e, char *buf, size_t len);
-/* Quantile q in [0,1] of a histogram, interpolated inside its bucket. */
-double lock_hist_quantile(const __u64 *counts, const __u64 *sums, double q);
 /* The acquisitions histogram when uprobes timed the lock (every
  * acquisition: the whole distribution), else the waits one. */
 void lock_entry_hist(const struct lock_entry *e, const __u64 **counts, const __u64 **sums);

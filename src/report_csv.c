@@ -85,9 +85,9 @@ static void write_stats(struct csv_writer *w, const __u64 *counts, const __u64 *
 {
 	struct modality m;
 
-	csv_field_u64(w, (__u64)(diff_hist_quantile(counts, sums, 0.50, max_ns) + 0.5));
-	csv_field_u64(w, (__u64)(diff_hist_quantile(counts, sums, 0.90, max_ns) + 0.5));
-	csv_field_u64(w, (__u64)(diff_hist_quantile(counts, sums, 0.99, max_ns) + 0.5));
+	csv_field_u64(w, (__u64)(hist_quantile(counts, sums, 0.50, max_ns) + 0.5));
+	csv_field_u64(w, (__u64)(hist_quantile(counts, sums, 0.90, max_ns) + 0.5));
+	csv_field_u64(w, (__u64)(hist_quantile(counts, sums, 0.99, max_ns) + 0.5));
 	csv_field_u64(w, max_ns);
 	modality_analyze(counts, sums, &m);
 	csv_field(w, modality_verdict_name(m.verdict));

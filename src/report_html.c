@@ -254,7 +254,8 @@ static void put_lock_row(FILE *out, const struct lock_entry *e, struct modality 
 	modality_analyze(counts, sums, m);
 	format_duration_ns(total, sizeof(total), (double)t);
 	format_duration_ns(avg, sizeof(avg), n ? (double)t / (double)n : 0);
-	format_duration_ns(p99, sizeof(p99), lock_hist_quantile(counts, sums, 0.99));
+	format_duration_ns(p99, sizeof(p99),
+			   hist_quantile(counts, sums, 0.99, waits ? e->max_ns : e->acq_max_ns));
 	format_duration_ns(max, sizeof(max), (double)(waits ? e->max_ns : e->acq_max_ns));
 	fputs("<tr><td class=\"n\">", out);
 	put_text(out, name);

@@ -84,8 +84,8 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 	format_duration_ns(avg, sizeof(avg), waits ?
 			   (e->contentions ? (double)e->total_wait_ns / e->contentions : 0) :
 			   (double)e->acq_total_ns / e->acquisitions);
-	format_duration_ns(p50, sizeof(p50), lock_hist_quantile(counts, sums, 0.5));
-	format_duration_ns(p99, sizeof(p99), lock_hist_quantile(counts, sums, 0.99));
+	format_duration_ns(p50, sizeof(p50), hist_quantile(counts, sums, 0.5, waits ? e->max_ns : e->acq_max_ns));
+	format_duration_ns(p99, sizeof(p99), hist_quantile(counts, sums, 0.99, waits ? e->max_ns : e->acq_max_ns));
 	format_duration_ns(max, sizeof(max), (double)(waits ? e->max_ns : e->acq_max_ns));
 	fprintf(out, "#%d %s  %s%s%s  %s [%u]  in %s\n", rank, name, lock_kind_name(e->kind),
 		e->kernel ? " " : "", e->kernel ? lock_kernel_type(e->kernel_flags) : "",
@@ -108,9 +108,9 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 	if (e->holds) {
 		format_duration_ns(total, sizeof(total), (double)e->hold_total_ns);
 		format_duration_ns(p50, sizeof(p50),
-				   lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.5));
+				   hist_quantile(e->hold_count, e->hold_sum_ns, 0.5, e->hold_max_ns));
 		format_duration_ns(p99, sizeof(p99),
-				   lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.99));
+				   hist_quantile(e->hold_count, e->hold_sum_ns, 0.99, e->hold_max_ns));
 		format_duration_ns(max, sizeof(max), (double)e->hold_max_ns);
 		modality_analyze(e->hold_count, e->hold_sum_ns, &m);
 		modality_describe(finding, sizeof(finding), &m, "holds");

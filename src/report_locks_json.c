@@ -82,8 +82,8 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 		(unsigned long long)e->total_wait_ns, (unsigned long long)e->contentions,
 		(unsigned long long)e->max_ns,
 		e->contentions ? (double)e->total_wait_ns / e->contentions : 0.0,
-		lock_hist_quantile(e->hist_count, e->hist_sum_ns, 0.5),
-		lock_hist_quantile(e->hist_count, e->hist_sum_ns, 0.99));
+		hist_quantile(e->hist_count, e->hist_sum_ns, 0.5, e->max_ns),
+		hist_quantile(e->hist_count, e->hist_sum_ns, 0.99, e->max_ns));
 	report_write_histogram_json(out, e->hist_count, e->hist_sum_ns);
 	fprintf(out, ",\"acquisitions\":%llu,\"acquisitions_sampled\":%s,"
 		     "\"failed_acquisitions\":%llu,\"acquisition_total_ns\":%llu,"
@@ -92,8 +92,8 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 		(unsigned long long)e->acquisitions, agg->sampled ? "true" : "false",
 		(unsigned long long)e->failed_acquisitions, (unsigned long long)e->acq_total_ns,
 		(unsigned long long)e->acq_max_ns,
-		lock_hist_quantile(e->acq_count, e->acq_sum_ns, 0.5),
-		lock_hist_quantile(e->acq_count, e->acq_sum_ns, 0.99));
+		hist_quantile(e->acq_count, e->acq_sum_ns, 0.5, e->acq_max_ns),
+		hist_quantile(e->acq_count, e->acq_sum_ns, 0.99, e->acq_max_ns));
 	/* {"histogram":[...]}: the one histogram writer, under its own key. */
 	report_write_histogram_json(out, e->acq_count, e->acq_sum_ns);
 	fputc('}', out);
@@ -101,8 +101,8 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 		     "\"hold_p50_ns\":%.0f,\"hold_p99_ns\":%.0f,\"hold_histogram\":{",
 		(unsigned long long)e->holds, (unsigned long long)e->hold_total_ns,
 		(unsigned long long)e->hold_max_ns,
-		lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.5),
-		lock_hist_quantile(e->hold_count, e->hold_sum_ns, 0.99));
+		hist_quantile(e->hold_count, e->hold_sum_ns, 0.5, e->hold_max_ns),
+		hist_quantile(e->hold_count, e->hold_sum_ns, 0.99, e->hold_max_ns));
 	report_write_histogram_json(out, e->hold_count, e->hold_sum_ns);
 	fputc('}', out);
 	if (e->holds) {

@@ -86,11 +86,11 @@ static void test_quantile(void)
 
 	counts[b] = 100;
 	sums[b] = 100000;
-	CHECK(diff_hist_quantile(counts, sums, 0.5, 0) >= hist_bucket_lower(b) &&
-	      diff_hist_quantile(counts, sums, 0.5, 0) < hist_bucket_upper(b),
+	CHECK(hist_quantile(counts, sums, 0.5, 0) >= hist_bucket_lower(b) &&
+	      hist_quantile(counts, sums, 0.5, 0) < hist_bucket_upper(b),
 	      "median inside its bucket");
-	CHECK(diff_hist_quantile(counts, sums, 0.99, 1000) <= 1000.0, "clamped to the max");
-	CHECK(diff_hist_quantile((__u64[HIST_NR_BUCKETS]){0}, sums, 0.99, 0) == 0, "empty: 0");
+	CHECK(hist_quantile(counts, sums, 0.99, 1000) <= 1000.0, "clamped to the max");
+	CHECK(hist_quantile((__u64[HIST_NR_BUCKETS]){0}, sums, 0.99, 0) == 0, "empty: 0");
 }
 
 /* Same distribution, 200 seeds: how often does each confidence reach 0.99?
