@@ -462,43 +462,15 @@ void lock_detach(struct lock_collector *c)
 	lock_bpf__detach(c->skel);
 }
 
-static int drain_counters(struct lock_collector *c, struct recording *rec)
+static const char *lock_counter_name(__u32 id, char *buf, size_t len)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(c->skel->maps.lock_counters);
-	__u64 *vals, sum;
-	__u32 id;
-	int i, err = 0;
-
-	if (ncpu <= 0)
-		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (id = 0; id < LCNT_NR && !err; id++) {
-		if (bpf_map_lookup_elem(fd, &id, vals))
-			continue;
-		for (sum = 0, i = 0; i < ncpu; i++)
-			sum += vals[i];
-		err = rec_add_counter(rec, counter_names[id], sum);
-	}
-	free(vals);
-	return err;
+	return counter_names[id];
 }
 
-/* Stacks the offcpu drain already copied are in rec (sorted by rec_finish). */
-static int drain_stack(int fd, __u64 id, struct recording *rec, struct id_set *seen)
+static int drain_counters(struct lock_collector *c, struct recording *rec)
 {
-	struct stack_trace st;
-
-	if (!id || id_set_has(seen, id) || rec_find_stack(rec, id))
-		return 0;
-	if (id_set_add(seen, id))
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &id, &st))
-		return 0;
-	if (st.nr > MAX_STACK_DEPTH)
-		st.nr = MAX_STACK_DEPTH;
-	return rec_add_stack(rec, id, st.flags, st.nr, st.ips);
+	return collector_drain_counters(bpf_map__fd(c->skel->maps.lock_counters), LCNT_NR, rec,
+					lock_counter_name);
 }
 
 static int drain_hist(struct lock_collector *c, struct recording *rec, struct id_set *seen)
@@ -516,7 +488,7 @@ static int drain_hist(struct lock_collector *c, struct recording *rec, struct id
 			continue;
 		err = rec_add_lock(rec, &key, &val);
 		if (!err)
-			err = drain_stack(sfd, key.stack_id, rec, seen);
+			err = collector_copy_stack(sfd, key.stack_id, rec, seen);
 	}
 	return err;
 }
@@ -536,7 +508,7 @@ static int drain_holders(struct lock_collector *c, struct recording *rec, struct
 			continue;
 		err = rec_add_lock_holder(rec, &key, &val);
 		if (!err)
-			err = drain_stack(sfd, key.waker_stack_id, rec, seen);
+			err = collector_copy_stack(sfd, key.waker_stack_id, rec, seen);
 	}
 	return err;
 }

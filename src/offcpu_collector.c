@@ -291,7 +291,7 @@ static const char *unwind_counter_name(__u32 id, char *buf, size_t len)
 }
 
 /* Sums a per-CPU array of counters into named recording counters. */
-static int drain_percpu_counters(int fd, __u32 nr, struct recording *rec,
+int collector_drain_counters(int fd, __u32 nr, struct recording *rec,
 				 const char *(*name_of)(__u32 id, char *buf, size_t len))
 {
 	int ncpu = libbpf_num_possible_cpus(), i, err = 0;
@@ -324,25 +324,25 @@ static int drain_counters(struct offcpu_collector *c, struct recording *rec)
 {
 	int err;
 
-	err = drain_percpu_counters(bpf_map__fd(c->skel->maps.counters), CNT_NR, rec,
+	err = collector_drain_counters(bpf_map__fd(c->skel->maps.counters), CNT_NR, rec,
 				    offcpu_counter_name);
 	if (!err)
-		err = drain_percpu_counters(bpf_map__fd(c->skel->maps.unwind_counters), UNW_NR,
+		err = collector_drain_counters(bpf_map__fd(c->skel->maps.unwind_counters), UNW_NR,
 					    rec, unwind_counter_name);
 	return err;
 }
 
-/* Copies one stack once; the recording is searched only after rec_finish,
- * so a small set of ids already copied keeps duplicates out. */
-static int drain_stack(int fd, __u64 id, struct recording *rec, struct id_set *seen)
+/* Copies one stack from the shared stacks map into rec, once: ids already
+ * copied (this drain's seen set, or an earlier drain's stacks) are skipped. */
+int collector_copy_stack(int stacks_fd, __u64 id, struct recording *rec, struct id_set *seen)
 {
 	struct stack_trace st;
 
-	if (!id || id_set_has(seen, id))
+	if (!id || id_set_has(seen, id) || rec_find_stack(rec, id))
 		return 0;
 	if (id_set_add(seen, id))
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &id, &st))
+	if (bpf_map_lookup_elem(stacks_fd, &id, &st))
 		return 0;	/* counted as missing at report time */
 	if (st.nr > MAX_STACK_DEPTH)
 		st.nr = MAX_STACK_DEPTH;
@@ -366,17 +366,17 @@ int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
 			continue;
 		err = rec_add_offcpu(rec, &key, &val);
 		if (!err)
-			err = drain_stack(stacks_fd, key.user_stack_id, rec, &seen);
+			err = collector_copy_stack(stacks_fd, key.user_stack_id, rec, &seen);
 		if (!err)
-			err = drain_stack(stacks_fd, key.kern_stack_id, rec, &seen);
+			err = collector_copy_stack(stacks_fd, key.kern_stack_id, rec, &seen);
 		if (err)
 			break;
 	}
 	/* Intervals whose histogram entry was dropped still name stacks. */
 	for (size_t i = 0; i < rec->nr_events && !err; i++) {
-		err = drain_stack(stacks_fd, rec->events[i].user_stack_id, rec, &seen);
+		err = collector_copy_stack(stacks_fd, rec->events[i].user_stack_id, rec, &seen);
 		if (!err)
-			err = drain_stack(stacks_fd, rec->events[i].kern_stack_id, rec, &seen);
+			err = collector_copy_stack(stacks_fd, rec->events[i].kern_stack_id, rec, &seen);
 	}
 	id_set_free(&seen);
 	if (!err)

@@ -66,4 +66,12 @@ void offcpu_detach(struct offcpu_collector *c);
 int offcpu_drain(struct offcpu_collector *c, struct recording *rec);
 void offcpu_destroy(struct offcpu_collector *c);
 
+struct id_set;
+/* Copies stack id from the shared stacks map into rec unless it is there
+ * already; every collector's drain uses it. */
+int collector_copy_stack(int stacks_fd, __u64 id, struct recording *rec, struct id_set *seen);
+/* Sums a per-CPU array map of nr counters into rec, named by name_of. */
+int collector_drain_counters(int fd, __u32 nr, struct recording *rec,
+			     const char *(*name_of)(__u32 id, char *buf, size_t len));
+
 #endif

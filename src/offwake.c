@@ -6,21 +6,6 @@
 #include "offwake.h"
 #include "util.h"
 
-static int copy_stack(int fd, __u64 id, struct recording *rec, struct id_set *seen)
-{
-	struct stack_trace st;
-
-	if (!id || id_set_has(seen, id) || rec_find_stack(rec, id))
-		return 0;
-	if (id_set_add(seen, id))
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &id, &st))
-		return 0;	/* counted as missing at report time */
-	if (st.nr > MAX_STACK_DEPTH)
-		st.nr = MAX_STACK_DEPTH;
-	return rec_add_stack(rec, id, st.flags, st.nr, st.ips);
-}
-
 int offwake_drain(const struct offcpu_collector *c, struct recording *rec)
 {
 	struct bpf_map *wakers = offcpu_map(c, "offcpu_wakers");
@@ -43,13 +28,13 @@ int offwake_drain(const struct offcpu_collector *c, struct recording *rec)
 			continue;
 		err = rec_add_waker(rec, &key, &val);
 		if (!err)
-			err = copy_stack(sfd, key.user_stack_id, rec, &seen);
+			err = collector_copy_stack(sfd, key.user_stack_id, rec, &seen);
 		if (!err)
-			err = copy_stack(sfd, key.kern_stack_id, rec, &seen);
+			err = collector_copy_stack(sfd, key.kern_stack_id, rec, &seen);
 		if (!err)
-			err = copy_stack(sfd, key.waker_user_stack_id, rec, &seen);
+			err = collector_copy_stack(sfd, key.waker_user_stack_id, rec, &seen);
 		if (!err)
-			err = copy_stack(sfd, key.waker_kern_stack_id, rec, &seen);
+			err = collector_copy_stack(sfd, key.waker_kern_stack_id, rec, &seen);
 	}
 	id_set_free(&seen);
 	return err;
