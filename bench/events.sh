@@ -18,26 +18,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O2 -o "$tmp/pingpong" "$here/pingpong.c"
 
-# Runs the ping-pong under a system-wide recorder; waits until the recorder
-# says it is attached (other tracers on the machine do not count), then
-# stops it with SIGINT and waits for the recording to be written.
-under() {
-	local pin=$1; shift
-	"$@" -o "$tmp/w.data" >/dev/null 2>"$tmp/tracer.err" &
-	local tracer=$!
-	for _ in $(seq 200); do
-		grep -q 'recording off-CPU' "$tmp/tracer.err" && break
-		sleep 0.05
-	done
-	sleep 0.2
-	$pin "$tmp/pingpong" "$rounds"
-	kill -INT $tracer
-	wait $tracer || true
-}
-
-plain() { $1 "$tmp/pingpong" "$rounds"; }
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$here/pingpong_lib.sh"
 
 for mode in ${MODES:-free pinned}; do
 	pin=""
@@ -45,9 +26,9 @@ for mode in ${MODES:-free pinned}; do
 	: >"$tmp/untraced.$mode" >"$tmp/aggregated.$mode" >"$tmp/events.$mode"
 	for r in $(seq "$repeats"); do
 		plain "$pin" >>"$tmp/untraced.$mode"
-		under "$pin" "$waitprof" record --no-locks >>"$tmp/aggregated.$mode"
-		under "$pin" "$waitprof" record --no-locks --events >>"$tmp/events.$mode"
-		grep -hoE '[0-9]+ events, none lost|[0-9]+ of [0-9]+ events lost' "$tmp/tracer.err" \
+		under "$pin" "$waitprof" record --no-locks -o "$tmp/w.data" >>"$tmp/aggregated.$mode"
+		under "$pin" "$waitprof" record --no-locks --events -o "$tmp/w.data" >>"$tmp/events.$mode"
+		grep -hoE '[0-9]+ events, none lost|[0-9]+ of [0-9]+ events lost' "$tmp/tracer.out" \
 			| sed "s/^/bench: $mode round $r: /" >&2 || true
 	done
 done

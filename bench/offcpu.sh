@@ -20,26 +20,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O2 -o "$tmp/pingpong" "$here/pingpong.c"
 
-# Runs the ping-pong under a tracer started in the background, once the
-# tracer says it is attached (or after 5 s), then stops it with SIGINT.
-under() {
-	local pin=$1; shift
-	: >"$tmp/tracer.out"
-	"$@" >"$tmp/tracer.out" 2>&1 &
-	local tracer=$!
-	for _ in $(seq 100); do
-		grep -qiE 'recording off-CPU|Tracing off-CPU' "$tmp/tracer.out" && break
-		sleep 0.05
-	done
-	sleep 0.2
-	$pin "$tmp/pingpong" "$rounds"
-	kill -INT $tracer
-	wait $tracer || true
-}
-
-plain() { $1 "$tmp/pingpong" "$rounds"; }
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$here/pingpong_lib.sh"
 
 for mode in free pinned; do
 	pin=""
