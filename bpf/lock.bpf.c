@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_FUTEX	98
 #endif
+#define EAGAIN		11
 #define NR_FUTEX_WAITV	449
 #define NR_FUTEX_WAKE	454
 #define NR_FUTEX_WAIT	455
@@ -461,7 +462,7 @@ int BPF_PROG(lock_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	key.tgid = tgid;
 	key.source = LOCK_SRC_FUTEX;
-	key.op = wait.op_class;
+	key.op = wait.op_class | (ret == -EAGAIN ? FUTEX_NO_SLEEP : 0);
 	key.addr = wait.uaddr;
 	key.stack_id = current_user_stack();
 	lock_hist_add(&key, delta);

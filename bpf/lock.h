@@ -30,6 +30,11 @@ enum futex_op_class {
 	FUTEX_CLASS_PI,		/* FUTEX_LOCK_PI(2), FUTEX_TRYLOCK_PI: a PI mutex */
 	FUTEX_CLASS_REQUEUE_PI,	/* FUTEX_WAIT_REQUEUE_PI: a PI condition variable */
 	FUTEX_CLASS_WAITV,	/* futex_waitv: the first futex of the vector */
+	/* Or'ed in when the wait returned EAGAIN: the futex word changed
+	 * before the thread could sleep (the lock was released meanwhile).
+	 * Such a call costs a syscall, not a wait: it is kept apart so the
+	 * wait histograms hold only waits that slept. */
+	FUTEX_NO_SLEEP = 0x80,
 };
 
 /* Which function a uprobe timed (LOCK_SRC_UPROBE); LOCK_UPROBE_FAILED is or'ed

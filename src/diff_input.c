@@ -232,7 +232,6 @@ static void lock_key(const struct recording *rec, const struct lock_entry *e,
 static int lock_items(const struct recording *rec, struct diff_set *set, size_t *cap,
 		      struct named_stack *ns)
 {
-	const __u64 *counts, *sums;
 	struct lock_agg agg;
 	char key[600];
 	size_t i;
@@ -241,13 +240,12 @@ static int lock_items(const struct recording *rec, struct diff_set *set, size_t 
 	err = lock_aggregate(rec, &agg);
 	for (i = 0; i < agg.nr && !err; i++) {
 		const struct lock_entry *e = &agg.entries[i];
-		bool waits = e->contentions || !e->acquisitions;
+		struct lock_latency lat;
 
 		lock_key(rec, e, ns, key, sizeof(key));
-		lock_entry_hist(e, &counts, &sums);
-		err = add_item(set, cap, key, waits ? e->contentions : e->acquisitions,
-			       waits ? e->total_wait_ns : e->acq_total_ns,
-			       waits ? e->max_ns : e->acq_max_ns, counts, sums);
+		lock_entry_latency(e, &lat);
+		err = add_item(set, cap, key, lat.count, lat.total_ns, lat.max_ns, lat.counts,
+			       lat.sums);
 	}
 	lock_agg_free(&agg);
 	return err;

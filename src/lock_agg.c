@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lock_agg.h"
+#include "modality.h"
 #include "stack_names.h"
 #include "util.h"
 
@@ -68,12 +69,24 @@ void lock_display_name(const struct lock_entry *e, char *buf, size_t len)
 		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)e->addr, e->object);
 }
 
-void lock_entry_hist(const struct lock_entry *e, const __u64 **counts, const __u64 **sums)
+/*
+ * Any lock that contends at all has two populations of acquisitions: the
+ * uncontended fast path (with --uprobes, the probe's own trap) and the
+ * waits. That split says only that the lock contends, which the count of
+ * waits already says; whether the waits split in turn (most behind
+ * ordinary holds, a minority behind a slow holder) is the question.
+ */
+void lock_entry_latency(const struct lock_entry *e, struct lock_latency *lat)
 {
-	bool waits = !e->acquisitions;
+	bool waits = !e->acquisitions || e->contentions >= MODALITY_MIN_SAMPLES;
 
-	*counts = waits ? e->hist_count : e->acq_count;
-	*sums = waits ? e->hist_sum_ns : e->acq_sum_ns;
+	lat->waits = waits;
+	lat->what = waits ? "waits" : "acquisitions";
+	lat->count = waits ? e->contentions : e->acquisitions;
+	lat->total_ns = waits ? e->total_wait_ns : e->acq_total_ns;
+	lat->max_ns = waits ? e->max_ns : e->acq_max_ns;
+	lat->counts = waits ? e->hist_count : e->acq_count;
+	lat->sums = waits ? e->hist_sum_ns : e->acq_sum_ns;
 }
 
 static int add_callsite(struct lock_callsite **arr, size_t *nr, __u64 stack_id, __u64 count,
@@ -157,6 +170,13 @@ static int add_record(struct lock_entry *e, const struct rec_lock *l, struct kin
 		else
 			v->uprobe_mutex = true;
 		return add_callsite(&e->acq_callsites, &e->nr_acq_callsites, k->stack_id, n, ns);
+	}
+	if (k->source == LOCK_SRC_FUTEX && (k->op & FUTEX_NO_SLEEP)) {
+		/* Contended, but released before the thread slept: a retry,
+		 * not a wait. */
+		e->futex_retries += n;
+		e->futex_retry_ns += ns;
+		return 0;
 	}
 	if (k->source == LOCK_SRC_KERNEL)
 		e->kernel_flags |= k->op;
@@ -411,6 +431,8 @@ static int merge_entry(struct lock_entry *dst, struct lock_entry *src)
 	dst->contentions += src->contentions;
 	dst->total_wait_ns += src->total_wait_ns;
 	dst->max_ns = src->max_ns > dst->max_ns ? src->max_ns : dst->max_ns;
+	dst->futex_retries += src->futex_retries;
+	dst->futex_retry_ns += src->futex_retry_ns;
 	dst->acquisitions += src->acquisitions;
 	dst->failed_acquisitions += src->failed_acquisitions;
 	dst->acq_total_ns += src->acq_total_ns;

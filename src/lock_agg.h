@@ -52,6 +52,9 @@ struct lock_entry {
 	__u64 max_ns;
 	__u64 hist_count[HIST_NR_BUCKETS];
 	__u64 hist_sum_ns[HIST_NR_BUCKETS];
+	/* futex waits that returned at once (EAGAIN): not in the above */
+	__u64 futex_retries;
+	__u64 futex_retry_ns;
 	/* acquisitions timed by uprobes, uncontended ones included */
 	__u64 acquisitions;
 	__u64 failed_acquisitions;	/* busy trylocks, timeouts */
@@ -87,8 +90,20 @@ const char *lock_kind_name(enum lock_kind kind);
 const char *lock_kernel_type(__u32 flags);
 /* "contended_mu", "table+0x10", "0x55d0c0a1b040 ([heap])" */
 void lock_display_name(const struct lock_entry *e, char *buf, size_t len);
-/* The acquisitions histogram when uprobes timed the lock (every
- * acquisition: the whole distribution), else the waits one. */
-void lock_entry_hist(const struct lock_entry *e, const __u64 **counts, const __u64 **sums);
+/* The latency a lock is judged and summarised by (modality, p50/p99, the
+ * text, HTML, CSV and diff rows). */
+struct lock_latency {
+	const char *what;	/* "waits" or "acquisitions" */
+	bool waits;
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	const __u64 *counts;	/* HIST_NR_BUCKETS each */
+	const __u64 *sums;
+};
+
+/* The waits that slept, unless uprobes timed acquisitions and there are
+ * too few waits to judge: see docs/MODALITY.md, "Locks". */
+void lock_entry_latency(const struct lock_entry *e, struct lock_latency *lat);
 
 #endif

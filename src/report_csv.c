@@ -131,7 +131,6 @@ static int write_offcpu_rows(struct csv_writer *w, const struct recording *rec)
 
 static int write_lock_rows(struct csv_writer *w, const struct recording *rec)
 {
-	const __u64 *counts, *sums;
 	struct lock_agg agg;
 	char name[512];
 	size_t i;
@@ -140,18 +139,18 @@ static int write_lock_rows(struct csv_writer *w, const struct recording *rec)
 	err = lock_aggregate(rec, &agg);
 	for (i = 0; i < agg.nr && !err; i++) {
 		const struct lock_entry *e = &agg.entries[i];
-		bool waits = e->contentions || !e->acquisitions;
+		struct lock_latency lat;
 
 		lock_display_name(e, name, sizeof(name));
-		lock_entry_hist(e, &counts, &sums);
+		lock_entry_latency(e, &lat);
 		csv_field(w, "lock");
 		csv_field_u64(w, e->pid);
 		csv_field_len(w, e->comm, strnlen(e->comm, TASK_COMM_LEN));
 		csv_field(w, name);
-		csv_field_u64(w, waits ? e->contentions : e->acquisitions);
-		csv_field_u64(w, waits ? e->total_wait_ns : e->acq_total_ns);
+		csv_field_u64(w, lat.count);
+		csv_field_u64(w, lat.total_ns);
 		csv_field(w, NULL);
-		write_stats(w, counts, sums, waits ? e->max_ns : e->acq_max_ns);
+		write_stats(w, lat.counts, lat.sums, lat.max_ns);
 	}
 	lock_agg_free(&agg);
 	return err;

@@ -243,20 +243,17 @@ static int put_offcpu(FILE *out, const struct recording *rec, const struct repor
 
 static void put_lock_row(FILE *out, const struct lock_entry *e, struct modality *m)
 {
-	const __u64 *counts, *sums;
 	char name[192], total[32], avg[32], p99[32], max[32];
-	bool waits = !e->acquisitions;
-	__u64 n = waits ? e->contentions : e->acquisitions;
-	__u64 t = waits ? e->total_wait_ns : e->acq_total_ns;
+	struct lock_latency lat;
 
 	lock_display_name(e, name, sizeof(name));
-	lock_entry_hist(e, &counts, &sums);
-	modality_analyze(counts, sums, m);
-	format_duration_ns(total, sizeof(total), (double)t);
-	format_duration_ns(avg, sizeof(avg), n ? (double)t / (double)n : 0);
+	lock_entry_latency(e, &lat);
+	modality_analyze(lat.counts, lat.sums, m);
+	format_duration_ns(total, sizeof(total), (double)lat.total_ns);
+	format_duration_ns(avg, sizeof(avg), lat.count ? (double)lat.total_ns / lat.count : 0);
 	format_duration_ns(p99, sizeof(p99),
-			   hist_quantile(counts, sums, 0.99, waits ? e->max_ns : e->acq_max_ns));
-	format_duration_ns(max, sizeof(max), (double)(waits ? e->max_ns : e->acq_max_ns));
+			   hist_quantile(lat.counts, lat.sums, 0.99, lat.max_ns));
+	format_duration_ns(max, sizeof(max), (double)lat.max_ns);
 	fputs("<tr><td class=\"n\">", out);
 	put_text(out, name);
 	fputs("</td><td class=\"n\">", out);
@@ -270,7 +267,7 @@ static void put_lock_row(FILE *out, const struct lock_entry *e, struct modality 
 
 static int put_locks(FILE *out, const struct recording *rec)
 {
-	const __u64 *counts, *sums;
+	struct lock_latency lat;
 	struct lock_agg agg;
 	struct modality m;
 	char name[192], heading[256];
@@ -294,9 +291,8 @@ static int put_locks(FILE *out, const struct recording *rec)
 
 		lock_display_name(e, name, sizeof(name));
 		snprintf(heading, sizeof(heading), "%s (%s)", name, lock_kind_name(e->kind));
-		lock_entry_hist(e, &counts, &sums);
-		put_hist_block(out, heading, counts, sums,
-			       e->acquisitions ? "acquisitions" : "waits", &m);
+		lock_entry_latency(e, &lat);
+		put_hist_block(out, heading, lat.counts, lat.sums, lat.what, &m);
 	}
 	lock_agg_free(&agg);
 	return 0;
@@ -332,14 +328,14 @@ static int put_findings(FILE *out, const struct recording *rec, const struct rep
 	offcpu_agg_free(&agg);
 	if (rec->nr_locks && !lock_aggregate(rec, &locks)) {
 		for (i = 0; i < locks.nr && i < TOP_LOCKS; i++) {
-			const __u64 *counts, *sums;
+			struct lock_latency lat;
 
-			lock_entry_hist(&locks.entries[i], &counts, &sums);
-			modality_analyze(counts, sums, &m);
+			lock_entry_latency(&locks.entries[i], &lat);
+			modality_analyze(lat.counts, lat.sums, &m);
 			if (m.verdict != MODALITY_BIMODAL && m.verdict != MODALITY_MULTIMODAL)
 				continue;
 			lock_display_name(&locks.entries[i], name, sizeof(name));
-			modality_describe(finding, sizeof(finding), &m, "waits");
+			modality_describe(finding, sizeof(finding), &m, lat.what);
 			fputs("<li>Lock ", out);
 			put_text(out, name);
 			fputs(": ", out);

@@ -73,37 +73,40 @@ static void print_holders(FILE *out, const struct recording *rec, const struct l
 static void print_entry(FILE *out, const struct recording *rec, const struct lock_entry *e,
 			int rank, const struct lock_agg *agg, struct named_stack *ns)
 {
-	const __u64 *counts, *sums;
 	char name[192], total[32], avg[32], p50[32], p99[32], max[32], finding[512];
+	struct lock_latency lat;
 	struct modality m;
-	bool waits = !e->acquisitions;
 
 	lock_display_name(e, name, sizeof(name));
-	lock_entry_hist(e, &counts, &sums);
-	format_duration_ns(total, sizeof(total), (double)(waits ? e->total_wait_ns : e->acq_total_ns));
-	format_duration_ns(avg, sizeof(avg), waits ?
-			   (e->contentions ? (double)e->total_wait_ns / e->contentions : 0) :
-			   (double)e->acq_total_ns / e->acquisitions);
-	format_duration_ns(p50, sizeof(p50), hist_quantile(counts, sums, 0.5, waits ? e->max_ns : e->acq_max_ns));
-	format_duration_ns(p99, sizeof(p99), hist_quantile(counts, sums, 0.99, waits ? e->max_ns : e->acq_max_ns));
-	format_duration_ns(max, sizeof(max), (double)(waits ? e->max_ns : e->acq_max_ns));
+	lock_entry_latency(e, &lat);
+	format_duration_ns(total, sizeof(total), (double)lat.total_ns);
+	format_duration_ns(avg, sizeof(avg), lat.count ? (double)lat.total_ns / lat.count : 0);
+	format_duration_ns(p50, sizeof(p50), hist_quantile(lat.counts, lat.sums, 0.5, lat.max_ns));
+	format_duration_ns(p99, sizeof(p99), hist_quantile(lat.counts, lat.sums, 0.99, lat.max_ns));
+	format_duration_ns(max, sizeof(max), (double)lat.max_ns);
 	fprintf(out, "#%d %s  %s%s%s  %s [%u]  in %s\n", rank, name, lock_kind_name(e->kind),
 		e->kernel ? " " : "", e->kernel ? lock_kernel_type(e->kernel_flags) : "",
 		e->comm[0] ? e->comm : "-", e->pid, e->object);
-	fprintf(out, "    %s %s  %llu contentions", waits ? "waited" : "acquiring took", total,
+	fprintf(out, "    %s %s  %llu contentions", lat.waits ? "waited" : "acquiring took", total,
 		(unsigned long long)e->contentions);
+	if (e->futex_retries)
+		fprintf(out, " (+%llu retries that never slept)", (unsigned long long)e->futex_retries);
 	if (e->acquisitions)
 		fprintf(out, "  %llu acquisitions%s (%llu failed)",
 			(unsigned long long)e->acquisitions, agg->sampled ? " sampled" : "",
 			(unsigned long long)e->failed_acquisitions);
 	fprintf(out, "  avg %s  p50 %s  p99 %s  max %s\n", avg, p50, p99, max);
-	modality_analyze(counts, sums, &m);
-	modality_describe(finding, sizeof(finding), &m, waits ? "waits" : "acquisitions");
+	modality_analyze(lat.counts, lat.sums, &m);
+	modality_describe(finding, sizeof(finding), &m, lat.what);
 	fprintf(out, "    %s: %s\n", name, finding);
-	if (!waits && e->contentions) {
+	if (!lat.waits && e->contentions) {
 		modality_analyze(e->hist_count, e->hist_sum_ns, &m);
 		modality_describe(finding, sizeof(finding), &m, "waits");
 		fprintf(out, "    %s (futex waits alone): %s\n", name, finding);
+	} else if (lat.waits && e->acquisitions) {
+		modality_analyze(e->acq_count, e->acq_sum_ns, &m);
+		modality_describe(finding, sizeof(finding), &m, "acquisitions");
+		fprintf(out, "    %s (every acquisition, uprobes): %s\n", name, finding);
 	}
 	if (e->holds) {
 		format_duration_ns(total, sizeof(total), (double)e->hold_total_ns);
@@ -118,7 +121,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 			"    %s (hold times): %s\n", total, (unsigned long long)e->holds, p50, p99,
 			max, name, finding);
 	}
-	report_print_histogram(out, counts);
+	report_print_histogram(out, lat.counts);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
 	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    "acquirers (uprobes: every lock call)", ns);

@@ -57,11 +57,10 @@ static void write_holders(FILE *out, const struct recording *rec, const struct l
 static void write_entry(FILE *out, const struct recording *rec, const struct lock_entry *e,
 			const struct lock_agg *agg, struct named_stack *ns)
 {
-	const __u64 *counts, *sums;
-	bool waits = !e->acquisitions;
+	struct lock_latency lat;
 	struct modality m;
 
-	lock_entry_hist(e, &counts, &sums);
+	lock_entry_latency(e, &lat);
 	fprintf(out, "{\"kind\":\"%s\",", lock_kind_name(e->kind));
 	if (e->kernel) {
 		fputs("\"kernel_type\":", out);
@@ -85,6 +84,8 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 		hist_quantile(e->hist_count, e->hist_sum_ns, 0.5, e->max_ns),
 		hist_quantile(e->hist_count, e->hist_sum_ns, 0.99, e->max_ns));
 	report_write_histogram_json(out, e->hist_count, e->hist_sum_ns);
+	fprintf(out, ",\"futex_retries\":%llu,\"futex_retry_ns\":%llu",
+		(unsigned long long)e->futex_retries, (unsigned long long)e->futex_retry_ns);
 	fprintf(out, ",\"acquisitions\":%llu,\"acquisitions_sampled\":%s,"
 		     "\"failed_acquisitions\":%llu,\"acquisition_total_ns\":%llu,"
 		     "\"acquisition_max_ns\":%llu,\"acquisition_p50_ns\":%.0f,"
@@ -114,13 +115,17 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 	write_sites(out, "acquisition_callsites", rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    ns);
 	write_holders(out, rec, e, ns);
-	modality_analyze(counts, sums, &m);
-	fprintf(out, ",\"modality_of\":\"%s\",\"modality\":", waits ? "waits" : "acquisitions");
+	modality_analyze(lat.counts, lat.sums, &m);
+	fprintf(out, ",\"modality_of\":\"%s\",\"modality\":", lat.what);
 	modality_write_json(out, &m);
-	if (!waits && e->contentions) {
-		/* The futex waits alone, judged too. */
+	/* The other population, judged too. */
+	if (!lat.waits && e->contentions) {
 		modality_analyze(e->hist_count, e->hist_sum_ns, &m);
 		fputs(",\"wait_modality\":", out);
+		modality_write_json(out, &m);
+	} else if (lat.waits && e->acquisitions) {
+		modality_analyze(e->acq_count, e->acq_sum_ns, &m);
+		fputs(",\"acquisition_modality\":", out);
 		modality_write_json(out, &m);
 	}
 	fputc('}', out);
