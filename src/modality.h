@@ -30,7 +30,7 @@
 /* Significance a valley needs (one-sided binomial p-value). */
 #define MODALITY_ALPHA		1e-3
 /* Peaks closer than this (in octaves, log2 units) are one mode. */
-#define MODALITY_MIN_SEP_OCT	1.0
+#define MODALITY_MIN_SEP_OCT	1.5
 /* A valley must be at most this fraction of the lower peak's density. */
 #define MODALITY_MAX_DIP_RATIO	0.85
 
