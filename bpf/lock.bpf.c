@@ -4,10 +4,13 @@
  *
  * futex: a user-space lock sleeps in the kernel only when contended, so the
  * futex wait syscalls are the cheap, always-on view of user-space
- * contention. raw_tp/sys_enter notes the start of a wait, raw_tp/sys_exit
- * adds it with the waiter's user stack. A futex wake notes the waker's stack
- * per (process, futex); a wait that ends woken is charged to the last waker
- * ("blame the holder"). Raw tracepoints need no tracefs.
+ * contention. The futex syscalls' own tracepoints (syscalls:sys_enter_futex
+ * ...) note the start of a wait and, on exit, add it with the waiter's user
+ * stack; they cost nothing on other syscalls. Where they are missing (no
+ * tracefs, no CONFIG_FTRACE_SYSCALLS) raw_tp/sys_enter and sys_exit do the
+ * same, run on every syscall. A futex wake notes the waker's stack per
+ * (process, futex); a wait that ends woken is charged to the last waker
+ * ("blame the holder").
  *
  * kernel: lock:contention_begin/end, keyed by lock address, kernel stack and
  * the begin flags (spin, rwsem read/write, mutex, ...).
@@ -380,22 +383,23 @@ static __always_inline __u8 futex_op_class(__u32 op)
 	return 0;
 }
 
-SEC("raw_tp/sys_enter")
-int BPF_PROG(lock_sys_enter, struct pt_regs *regs, long id)
+static __always_inline bool is_futex_call(long id)
+{
+	return id == NR_FUTEX || id == NR_FUTEX_WAIT || id == NR_FUTEX_WAKE ||
+	       id == NR_FUTEX_WAITV;
+}
+
+/* A futex syscall's entry: its number and first two arguments. */
+static __always_inline int futex_enter(long id, __u64 uaddr, __u64 op)
 {
 	__u8 op_class;
 	__u32 tgid;
-	__u64 uaddr;
 
-	if (id != NR_FUTEX && id != NR_FUTEX_WAIT && id != NR_FUTEX_WAKE &&
-	    id != NR_FUTEX_WAITV)
-		return 0;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!tgid_traced(tgid))
 		return 0;
-	uaddr = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	if (id == NR_FUTEX) {
-		op_class = futex_op_class((__u32)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		op_class = futex_op_class((__u32)op);
 	} else if (id == NR_FUTEX_WAIT) {
 		op_class = FUTEX_CLASS_WAIT;
 	} else if (id == NR_FUTEX_WAKE) {
@@ -416,6 +420,25 @@ int BPF_PROG(lock_sys_enter, struct pt_regs *regs, long id)
 	else if (op_class)
 		futex_wait_begin(uaddr, op_class);
 	return 0;
+}
+
+/* One program for sys_enter_futex, _futex_wait, _futex_wake and
+ * _futex_waitv: the number says which. Their records are syscall_trace_enter
+ * (an int nr), not raw_syscalls:sys_enter's layout (a long id). */
+SEC("tracepoint/syscalls/sys_enter_futex")
+int futex_enter_tp(struct syscall_trace_enter *ctx)
+{
+	if (!is_futex_call(ctx->nr))
+		return 0;
+	return futex_enter(ctx->nr, ctx->args[0], ctx->args[1]);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(lock_sys_enter, struct pt_regs *regs, long id)
+{
+	if (!is_futex_call(id))
+		return 0;
+	return futex_enter(id, PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs));
 }
 
 /* Charges a woken wait to the last wake of its futex, if that came after
@@ -439,17 +462,14 @@ static __always_inline void blame_holder(__u32 tgid, __u64 uaddr, __u64 start, _
 	__sync_fetch_and_add(&hv->woken_wait_ns, delta);
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(lock_sys_exit, struct pt_regs *regs, long ret)
+/* A futex wait's return: only threads futex_enter() noted have state. */
+static __always_inline int futex_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), now, delta;
 	__u32 tid = (__u32)pid_tgid, tgid = pid_tgid >> 32;
 	struct futex_wait_state *st, wait;
 	struct lock_key key = {};
-	long id = BPF_CORE_READ(regs, orig_ax);
 
-	if (id != NR_FUTEX && id != NR_FUTEX_WAIT && id != NR_FUTEX_WAITV)
-		return 0;
 	st = bpf_map_lookup_elem(&futex_waits, &tid);
 	if (!st)
 		return 0;
@@ -469,6 +489,24 @@ int BPF_PROG(lock_sys_exit, struct pt_regs *regs, long ret)
 	if (ret == 0 || (wait.op_class == FUTEX_CLASS_WAITV && ret >= 0))
 		blame_holder(tgid, wait.uaddr, wait.start_ns, delta, key.stack_id);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_futex")
+int futex_exit_tp(struct syscall_trace_exit *ctx)
+{
+	if (!is_futex_call(ctx->nr))
+		return 0;
+	return futex_exit(ctx->ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(lock_sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = BPF_CORE_READ(regs, orig_ax);
+
+	if (!is_futex_call(id))
+		return 0;
+	return futex_exit(ret);
 }
 
 /* ---- kernel locks ---- */

@@ -39,6 +39,7 @@ const volatile __u32 cache_verify_every = 64;	/* 0: trust the cache blindly */
 const volatile bool stack_cache = true;
 const volatile bool capture_wakers = false;	/* --wakers: off-wake chains */
 const volatile bool emit_events = false;	/* --events: every interval to events */
+const volatile __u32 dbg_skip = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -286,6 +287,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 		}
 	}
 	if (e) {
+		if (!(dbg_skip & 64))
 		counter_add(CNT_CACHE_HITS, 1);
 		ts->user_stack_id = e->user_stack_id;
 		ts->kern_stack_id = e->kern_stack_id;
@@ -348,8 +350,10 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 		ts->off_ts = 0;
 		return;
 	}
+	if (!(dbg_skip & 4))
 	take_stacks(ctx, prev, ts, tgid, state);
 	ts->tgid = tgid;
+	if (!(dbg_skip & 32))
 	bpf_get_current_comm(ts->comm, sizeof(ts->comm));
 	ts->off_ts = now;
 	ts->wake_ts = 0;
@@ -368,9 +372,13 @@ static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 
 		counter_add(CNT_DROP_HIST_FULL, 1);
 		return;
 	}
+	if (dbg_skip & 16) {
+		val->count++; val->total_ns += delta; val->blocked_ns += blocked;
+	} else {
 	__sync_fetch_and_add(&val->count, 1);
 	__sync_fetch_and_add(&val->total_ns, delta);
 	__sync_fetch_and_add(&val->blocked_ns, blocked);
+	}
 	if (delta > val->max_ns)
 		val->max_ns = delta;	/* a rare lost race only lowers max */
 }
@@ -465,6 +473,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	__builtin_memcpy(key.comm, ts->comm, sizeof(key.comm));
 	key.state = ts->state;
 	key.bucket = hist_bucket(delta);
+	if (!(dbg_skip & 2))
 	hist_add(&key, delta, blocked);
 	if (emit_events)
 		emit_event(&key, ts, off_ts, delta, blocked);
@@ -476,9 +485,16 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
 					 struct task_struct *next, bool btf)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 
+	if (dbg_skip & 256)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (dbg_skip & 128)
+		return 0;
+	if (!(dbg_skip & 8))
 	switch_out(ctx, preempt, prev, now, btf);
+	if (!(dbg_skip & 1))
 	switch_in(next, now, btf);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <bpf/btf.h>
@@ -13,6 +14,7 @@
 #include "util.h"
 
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
+#define TRACEFS "/sys/kernel/tracing"
 
 static int libbpf_verbosity;
 
@@ -79,6 +81,59 @@ bool bpf_env_has_task_storage(void)
 bool bpf_env_has_helper(int func_id)
 {
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, func_id, NULL) == 1;
+}
+
+static int read_event_id(const char *root, const char *category, const char *event)
+{
+	char path[256];
+	int id = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", root, category, event);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &id) != 1)
+		id = -EINVAL;
+	fclose(f);
+	return id;
+}
+
+static int read_event_ids(const char *root, const char *category, const char *const *events,
+			  int *ids, int n)
+{
+	int i, found = 0;
+
+	for (i = 0; i < n; i++) {
+		ids[i] = read_event_id(root, category, events[i]);
+		found += ids[i] >= 0;
+	}
+	return found;
+}
+
+int bpf_env_tracepoint_ids(const char *category, const char *const *events, int *ids, int n)
+{
+	static const char *const roots[] = { TRACEFS, "/sys/kernel/debug/tracing" };
+	size_t r;
+	int i, found, err;
+
+	for (r = 0; r < ARRAY_LEN(roots); r++) {
+		/* An events directory means tracefs is there: what it lacks,
+		 * the kernel lacks. */
+		found = read_event_ids(roots[r], category, events, ids, n);
+		if (found || access(r ? "/sys/kernel/debug/tracing/events" :
+				    TRACEFS "/events", F_OK) == 0)
+			return found;
+	}
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+		err = -errno;
+		for (i = 0; i < n; i++)
+			ids[i] = err;
+		return 0;
+	}
+	found = read_event_ids(TRACEFS, category, events, ids, n);
+	umount2(TRACEFS, MNT_DETACH);
+	return found;
 }
 
 void bpf_env_explain_load_error(const char *what, int err)

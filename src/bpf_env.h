@@ -14,6 +14,12 @@ bool bpf_env_has_tp_btf(const char *tracepoint);
 bool bpf_env_has_task_storage(void);
 /* A BPF helper (enum bpf_func_id) usable from tracing programs. */
 bool bpf_env_has_helper(int func_id);
+/* The ids of tracefs events of one category ("syscalls": "sys_enter_futex",
+ * ...) for perf_event_open(PERF_TYPE_TRACEPOINT): ids[i] is the id or a
+ * negative errno. When no tracefs is mounted, mounts one for the lookup
+ * and unmounts it at once: an attached event needs only its id. Returns
+ * how many were found. */
+int bpf_env_tracepoint_ids(const char *category, const char *const *events, int *ids, int n);
 /* One line for a failed skeleton load. */
 void bpf_env_explain_load_error(const char *what, int err);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -33,6 +35,16 @@ static bool is_unlock_fn(int fn)
 	return fn == LOCK_FN_MUTEX_UNLOCK || fn == LOCK_FN_RWLOCK_UNLOCK;
 }
 
+/* The futex syscalls' tracepoints, entry (even) and exit (odd); futex_wake
+ * needs no exit. Older kernels have only the first pair. */
+static const char *const futex_events[] = {
+	"sys_enter_futex", "sys_exit_futex",
+	"sys_enter_futex_wait", "sys_exit_futex_wait",
+	"sys_enter_futex_waitv", "sys_exit_futex_waitv",
+	"sys_enter_futex_wake",
+};
+#define NR_FUTEX_EVENTS ARRAY_LEN(futex_events)
+
 #define MAX_UPROBE_LINKS (2 * LOCK_FN_NR * LOCK_UPROBE_MAX_PIDS)
 #define MAX_REAPERS	(4 * MAX_UPROBE_LINKS)
 
@@ -43,6 +55,9 @@ struct uprobe_target {
 
 struct lock_collector {
 	struct lock_bpf *skel;
+	bool futex_tps;			/* syscall tracepoints, not raw_tp */
+	int futex_ids[NR_FUTEX_EVENTS];
+	struct bpf_link *futex_links[NR_FUTEX_EVENTS];
 	struct bpf_link *links[MAX_UPROBE_LINKS];
 	int nr_links;
 	pthread_t reapers[MAX_REAPERS];	/* closing links of past windows */
@@ -282,12 +297,30 @@ static void set_rodata(struct lock_bpf *skel, const struct lock_opts *o)
 	skel->rodata->cache_verify_every = o->verify_every;
 }
 
-/* tp_btf or raw_tp for the kernel lock tracepoints, chosen before load. */
+/* The futex syscalls' own tracepoints run only on futex calls; raw_tp
+ * sys_enter/sys_exit run on every syscall. */
+static bool use_futex_tracepoints(struct lock_collector *c, const struct lock_opts *o)
+{
+	if (o->force_raw_tp)
+		return false;
+	bpf_env_tracepoint_ids("syscalls", futex_events, c->futex_ids, NR_FUTEX_EVENTS);
+	return c->futex_ids[0] >= 0 && c->futex_ids[1] >= 0;
+}
+
+/* Which program of each pair is loaded, chosen before load: tp_btf or
+ * raw_tp for the kernel lock tracepoints, syscall tracepoints or raw_tp for
+ * futex calls. */
 static void choose_programs(struct lock_collector *c, const struct lock_opts *o)
 {
 	struct lock_bpf *skel = c->skel;
 	bool btf = !o->force_raw_tp && bpf_env_has_tp_btf("contention_begin");
 	bool kernel = !o->no_kernel_locks;
+
+	c->futex_tps = use_futex_tracepoints(c, o);
+	bpf_program__set_autoload(skel->progs.futex_enter_tp, c->futex_tps);
+	bpf_program__set_autoload(skel->progs.futex_exit_tp, c->futex_tps);
+	bpf_program__set_autoload(skel->progs.lock_sys_enter, !c->futex_tps);
+	bpf_program__set_autoload(skel->progs.lock_sys_exit, !c->futex_tps);
 
 	bpf_program__set_autoload(skel->progs.contention_begin_btf, kernel && btf);
 	bpf_program__set_autoload(skel->progs.contention_end_btf, kernel && btf);
@@ -296,9 +329,64 @@ static void choose_programs(struct lock_collector *c, const struct lock_opts *o)
 	bpf_program__set_autoload(skel->progs.lock_uprobe_enter, o->uprobes);
 	bpf_program__set_autoload(skel->progs.lock_uprobe_return, o->uprobes);
 	bpf_program__set_autoload(skel->progs.lock_uprobe_unlock, o->uprobes);
-	snprintf(c->sources, sizeof(c->sources), "futex%s%s%s",
+	snprintf(c->sources, sizeof(c->sources), "futex (%s)%s%s%s",
+		 c->futex_tps ? "syscall tracepoints" : "raw_tp sys_enter/exit",
 		 kernel ? ", kernel locks (" : "", kernel ? (btf ? "tp_btf)" : "raw_tp)") : "",
 		 o->uprobes ? ", pthread uprobes" : "");
+}
+
+static struct bpf_link *attach_tracepoint_id(struct bpf_program *prog, int id)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = id,
+	};
+	struct bpf_link *link;
+	int pfd, err;
+
+	/* A BPF program on a tracepoint event runs on every CPU. */
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	link = bpf_program__attach_perf_event(prog, pfd);
+	if (!link) {
+		err = errno;
+		close(pfd);
+		errno = err;
+	}
+	return link;
+}
+
+static int attach_futex_tracepoints(struct lock_collector *c)
+{
+	struct bpf_program *prog;
+	size_t i;
+	int err;
+
+	for (i = 0; i < NR_FUTEX_EVENTS; i++) {
+		if (c->futex_ids[i] < 0)
+			continue;
+		prog = i % 2 ? c->skel->progs.futex_exit_tp : c->skel->progs.futex_enter_tp;
+		c->futex_links[i] = attach_tracepoint_id(prog, c->futex_ids[i]);
+		if (!c->futex_links[i]) {
+			err = -errno;
+			err_msg("cannot attach to syscalls:%s: %s", futex_events[i],
+				strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void detach_futex_tracepoints(struct lock_collector *c)
+{
+	size_t i;
+
+	for (i = 0; i < NR_FUTEX_EVENTS; i++) {
+		bpf_link__destroy(c->futex_links[i]);
+		c->futex_links[i] = NULL;
+	}
 }
 
 static int attach_tracepoints(struct lock_collector *c, const struct lock_opts *o)
@@ -315,7 +403,13 @@ static int attach_tracepoints(struct lock_collector *c, const struct lock_opts *
 		&skel->links.contention_begin_raw, &skel->links.contention_end_raw,
 	};
 	size_t i;
+	int err;
 
+	if (c->futex_tps) {
+		err = attach_futex_tracepoints(c);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < ARRAY_LEN(progs); i++) {
 		if (!bpf_program__autoload(progs[i]))
 			continue;
@@ -459,6 +553,7 @@ void lock_detach(struct lock_collector *c)
 	detach_uprobes(c, true);
 	join_reapers(c, true);
 	c->stopped_ns = now_ns();
+	detach_futex_tracepoints(c);
 	lock_bpf__detach(c->skel);
 }
 
@@ -544,6 +639,7 @@ void lock_destroy(struct lock_collector *c)
 		return;
 	detach_uprobes(c, false);
 	join_reapers(c, true);
+	detach_futex_tracepoints(c);
 	lock_bpf__destroy(c->skel);
 	free(c);
 }

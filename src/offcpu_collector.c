@@ -120,6 +120,7 @@ static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
 	ro->stack_cache = !o->no_stack_cache;
 	ro->emit_events = o->emit_events;
 	ro->capture_wakers = o->capture_wakers;
+	ro->dbg_skip = getenv("WP_SKIP") ? strtoul(getenv("WP_SKIP"), NULL, 0) : 0;
 }
 
 /* Chooses tp_btf or raw_tp programs before load (never by retrying). */

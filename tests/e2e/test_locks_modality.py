@@ -48,12 +48,14 @@ def check_flagged(l, what):
     check(l["modality_of"] == "waits", f"{what}: judged on the futex waits")
     check(m["verdict"] in MULTI, f"{what}: {m['verdict']} ({l['contentions']} waits: {modes(m)})")
     if m["verdict"] in MULTI:
+        # The flush's own latency may split further (a rare multi-ms stall):
+        # the modes above the fastest together hold most of the wait.
         fast = min(m["modes"], key=lambda x: x["center_ns"])
-        slow = max(m["modes"], key=lambda x: x["center_ns"])
-        check(slow["center_ns"] >= 3 * fast["center_ns"] and slow["time_share"] >= 0.5,
-              f"{what}: the slowest mode ({slow['center_ns'] / 1e3:.0f} us, "
-              f"{fast['center_ns'] / 1e3:.0f} us for the fastest) holds "
-              f"{slow['time_share'] * 100:.0f}% of the wait")
+        slow = [x for x in m["modes"] if x["center_ns"] >= 3 * fast["center_ns"]]
+        share = sum(x["time_share"] for x in slow)
+        check(slow and share >= 0.5,
+              f"{what}: the slow modes (from {min(x['center_ns'] for x in slow) / 1e3:.0f} us; "
+              f"fastest {fast['center_ns'] / 1e3:.0f} us) hold {share * 100:.0f}% of the wait")
 
 
 def check_not_flagged(l, what, onlock_wait):
