@@ -59,6 +59,7 @@ const volatile bool filter_tgid = false;	/* only processes in traced_tgids */
 const volatile __u32 self_tgid = 0;		/* never trace the recorder */
 const volatile __u64 min_wait_ns = 0;		/* shorter waits are not recorded */
 const volatile __u32 cache_verify_every = 64;	/* 0: trust the stack cache blindly */
+const volatile bool uprobes_on = false;		/* --uprobes: lock calls may be in progress */
 
 /* Shared with the offcpu object (bpf_map__reuse_fd) so -p means one thing. */
 struct {
@@ -147,7 +148,9 @@ struct {
 struct uprobe_state {
 	__u64 start_ns;
 	__u64 lock;
-	__u64 stack_id;
+	__u64 stack_id;		/* the caller's stack, from the return address on */
+	__u64 ret_slot;		/* where the return address is (sp at entry) */
+	__u64 ret_addr;
 	__u8 fn;
 };
 
@@ -462,6 +465,83 @@ static __always_inline void blame_holder(__u32 tgid, __u64 uaddr, __u64 start, _
 	__sync_fetch_and_add(&hv->woken_wait_ns, delta);
 }
 
+/*
+ * With --uprobes, a futex wait inside a probed pthread_mutex_lock has the
+ * lock call's return address replaced by the uretprobe trampoline, where
+ * the walk stops. The waiter's frames up to the trampoline are joined to
+ * the caller's stack the entry probe took, from the real return address on.
+ */
+struct splice {
+	struct stack_trace *st;		/* the waiter's stack, rewritten in place */
+	const struct stack_trace *outer;
+	__u64 tramp;
+	__u32 at;			/* index of the trampoline frame */
+};
+
+static long find_tramp_cb(__u32 i, void *data)
+{
+	struct splice *s = data;
+	__u64 idx = i;
+
+	/* One register for the check and the index (see funclat.bpf.c). */
+	__asm__ volatile("" : "+r"(idx));
+	if (idx >= MAX_STACK_DEPTH || idx >= s->st->nr)
+		return 1;
+	if (s->st->ips[idx] != s->tramp)
+		return 0;
+	s->at = idx;
+	return 1;
+}
+
+static long append_outer_cb(__u32 i, void *data)
+{
+	struct splice *s = data;
+	__u64 src = i, dst = s->at + i;
+
+	__asm__ volatile("" : "+r"(src));
+	__asm__ volatile("" : "+r"(dst));
+	if (src >= MAX_STACK_DEPTH || src >= s->outer->nr || dst >= MAX_STACK_DEPTH)
+		return 1;
+	s->st->ips[dst] = s->outer->ips[src];
+	s->st->nr = dst + 1;
+	return 0;
+}
+
+static __always_inline __u64 unhide_lock_caller(__u32 tid, __u64 stack_id)
+{
+	struct uprobe_state *us = bpf_map_lookup_elem(&uprobe_calls, &tid);
+	struct splice s = { .at = MAX_STACK_DEPTH };
+	const struct stack_trace *inner;
+	long err = 0;
+	__u64 id;
+
+	if (!us || !us->stack_id || !stack_id ||
+	    bpf_probe_read_user(&s.tramp, sizeof(s.tramp), (void *)us->ret_slot) ||
+	    s.tramp == us->ret_addr)
+		return stack_id;
+	inner = bpf_map_lookup_elem(&stacks, &stack_id);
+	s.outer = bpf_map_lookup_elem(&stacks, &us->stack_id);
+	s.st = stack_scratch_get();
+	if (!inner || !s.outer || !s.st)
+		return stack_id;
+	__builtin_memcpy(s.st, inner, sizeof(*s.st));
+	bpf_loop(MAX_STACK_DEPTH, find_tramp_cb, &s, 0);
+	if (s.at >= MAX_STACK_DEPTH) {
+		lcounter_add(LCNT_TRAMP_UNMAPPED, 1);
+		return stack_id;
+	}
+	s.st->nr = s.at;
+	s.st->flags |= s.outer->flags & STACK_TRUNCATED;
+	bpf_loop(MAX_STACK_DEPTH, append_outer_cb, &s, 0);
+	id = stack_store(s.st, &err);
+	if (!id) {
+		lcounter_add(LCNT_DROP_STACK_FULL, 1);
+		return stack_id;
+	}
+	lcounter_add(LCNT_TRAMP_MAPPED, 1);
+	return id;
+}
+
 /* A futex wait's return: only threads futex_enter() noted have state. */
 static __always_inline int futex_exit(long ret)
 {
@@ -485,6 +565,8 @@ static __always_inline int futex_exit(long ret)
 	key.op = wait.op_class | (ret == -EAGAIN ? FUTEX_NO_SLEEP : 0);
 	key.addr = wait.uaddr;
 	key.stack_id = current_user_stack();
+	if (uprobes_on)
+		key.stack_id = unhide_lock_caller(tid, key.stack_id);
 	lock_hist_add(&key, delta);
 	if (ret == 0 || (wait.op_class == FUTEX_CLASS_WAITV && ret >= 0))
 		blame_holder(tgid, wait.uaddr, wait.start_ns, delta, key.stack_id);
@@ -598,6 +680,8 @@ int BPF_KPROBE(lock_uprobe_enter, void *lock)
 	r.bp = PT_REGS_FP(ctx);
 	if (r.sp && !(r.sp & 7) && r.sp < USER_ADDR_MAX &&
 	    !bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)r.sp)) {
+		st.ret_slot = r.sp;
+		st.ret_addr = ret_addr;
 		r.ip = ret_addr;
 		r.sp += 8;
 		st.stack_id = capture_user_stack(&r, &err, &flags);

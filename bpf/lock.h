@@ -119,6 +119,8 @@ enum lock_counter {
 	LCNT_STACK_CACHE_HITS,	/* futex user stacks reused from the thread's cache */
 	LCNT_STACK_CACHE_VERIFIED, /* ... hits walked anyway to check the cache */
 	LCNT_STACK_CACHE_MISMATCH, /* ... whose walk gave another stack */
+	LCNT_TRAMP_MAPPED,	/* waiter stacks joined to their lock call's caller */
+	LCNT_TRAMP_UNMAPPED,	/* ... whose trampoline frame was not found */
 	LCNT_NR,
 };
 

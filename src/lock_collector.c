@@ -85,6 +85,8 @@ static const char *const counter_names[LCNT_NR] = {
 	[LCNT_STACK_CACHE_HITS] = "lock_stack_cache_hits",
 	[LCNT_STACK_CACHE_VERIFIED] = "lock_stack_cache_verified",
 	[LCNT_STACK_CACHE_MISMATCH] = "lock_stack_cache_mismatch",
+	[LCNT_TRAMP_MAPPED] = "lock_uretprobe_trampolines_mapped",
+	[LCNT_TRAMP_UNMAPPED] = "lock_uretprobe_trampolines_unmapped",
 };
 
 /* The libc a process maps, from /proc/PID/maps ("self" for the system's). */
@@ -295,6 +297,7 @@ static void set_rodata(struct lock_bpf *skel, const struct lock_opts *o)
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->min_wait_ns = o->min_ns;
 	skel->rodata->cache_verify_every = o->verify_every;
+	skel->rodata->uprobes_on = o->uprobes;
 }
 
 /* The futex syscalls' own tracepoints run only on futex calls; raw_tp

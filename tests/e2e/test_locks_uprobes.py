@@ -70,6 +70,22 @@ if l:
           f"self-measured {t['wait_ns'] / 1e6:.1f} ms ({err * 100:.1f}%)")
     names = {f["name"] for s in l["acquisition_callsites"] for f in s["frames"]}
     check("take_and_hold" in names, "mutex: acquisition call sites name take_and_hold")
+    # The waits happen inside the probed pthread_mutex_lock, whose return
+    # address the uretprobe replaced: the waiter stacks must still go on
+    # through the real caller. (The first waits, before the unwind tables of
+    # the new process are loaded, are walked with frame pointers and may
+    # skip frames: a few percent here.)
+    sites = [([f["name"] for f in s["frames"]], s["count"]) for s in l["callsites"]]
+    bad = [n for names, _ in sites for n in names if n.startswith("[unknown") or "uprobe" in n]
+    through = sum(c for names, c in sites if "take_and_hold" in names and "mutex_worker" in names)
+    check(not bad, f"mutex: no trampoline frame in the waiter stacks ({bad[:2]})")
+    check(through >= 0.85 * l["contentions"],
+          f"mutex: {through} of {l['contentions']} waits' stacks go through the lock's caller "
+          f"take_and_hold <- mutex_worker")
+    c = rep["counters"]
+    check(c.get("lock_uretprobe_trampolines_mapped", 0) >= 0.85 * l["contentions"],
+          f"mutex: trampolines mapped {c.get('lock_uretprobe_trampolines_mapped')}, "
+          f"unmapped {c.get('lock_uretprobe_trampolines_unmapped')}")
     check(l["holds"] == t["calls"], f"mutex: {l['holds']} holds == {t['calls']} lock calls "
           "(unlock probes)")
     check(2.0e6 <= l["hold_p50_ns"] <= 4.0e6,
