@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Bimodal lock latency end to end (issue 5) on lockers' logger: 4 threads
-append to a journal under journal_mu; every 32nd append runs fdatasync.
+append to a journal under journal_mu (10 us of formatting under the lock,
+random pauses between appends); every 32nd append runs fdatasync.
 
 A lock is judged on its waits that slept (docs/MODALITY.md, "Locks"):
 - flush under the lock, futex waits alone: bimodal (or more modes), the
@@ -24,11 +25,12 @@ d = tmpdir()
 MULTI = ("bimodal", "multimodal")
 
 
-def record(name, *extra, flush_off=False, rounds=6000, pause_us=50):
+def record(name, *extra, flush_off=False, rounds=6000, pause_us=100):
     data = os.path.join(d, name + ".data")
     # The journal on a disk (/var/tmp, not a tmpfs /tmp): fdatasync must
     # reach a device to be slow.
-    args = ["logger", "-t", "4", "-n", str(rounds), "-p", str(pause_us), "-d", "/var/tmp"]
+    args = ["logger", "-t", "4", "-n", str(rounds), "-p", str(pause_us), "-s", "10",
+            "-d", "/var/tmp"]
     if flush_off:
         args.append("-F")
     p = run([WAITPROF, "record", "-q", *extra, "-o", data, "--", LOCKERS, *args])
@@ -58,13 +60,14 @@ def check_flagged(l, what):
               f"fastest {fast['center_ns'] / 1e3:.0f} us) hold {share * 100:.0f}% of the wait")
 
 
-def check_not_flagged(l, what, onlock_wait):
+def check_not_flagged(l, what, onlock_wait=None):
     m = l["modality"]
     check(m["verdict"] not in MULTI,
           f"{what}: {m['verdict']} ({l['contentions']} waits: {modes(m)})")
-    check(l["total_wait_ns"] * 2 < onlock_wait,
-          f"{what}: {l['total_wait_ns'] / 1e6:.1f} ms of waiting vs "
-          f"{onlock_wait / 1e6:.1f} ms under the lock")
+    if onlock_wait is not None:
+        check(l["total_wait_ns"] * 2 < onlock_wait,
+              f"{what}: {l['total_wait_ns'] / 1e6:.1f} ms of waiting vs "
+              f"{onlock_wait / 1e6:.1f} ms under the lock")
 
 
 data, t, l = record("onlock")
@@ -80,7 +83,7 @@ if l:
 
 # With --uprobes the probes' traps lengthen every acquisition; a longer pause
 # keeps the lock about as busy as without them.
-data, t, lu = record("uprobes", "--uprobes", rounds=2000, pause_us=300)
+data, t, lu = record("uprobes", "--uprobes", rounds=3000, pause_us=300)
 if lu:
     check(lu["acquisitions"] == t["calls"],
           f"--uprobes: every acquisition timed ({lu['acquisitions']} of {t['calls']})")
@@ -101,16 +104,14 @@ if lu:
               f"~{fast['center_ns'] / 1e3:.0f} us")
     else:
         check(False, f"hold times under the flushing lock: {h.get('verdict')}, want bimodal")
-    uprobes_wait = lu["total_wait_ns"]
 else:
     check(False, "--uprobes: journal_mu recorded")
-    uprobes_wait = 0
 
 data, t, l = record("offlock", flush_off=True)
 if l:
     check_not_flagged(l, "flush off the lock", onlock_wait)
-data, t, l = record("offlock-uprobes", "--uprobes", flush_off=True, rounds=2000, pause_us=300)
+data, t, l = record("offlock-uprobes", "--uprobes", flush_off=True, rounds=3000, pause_us=300)
 if l:
-    check_not_flagged(l, "flush off the lock, --uprobes", uprobes_wait)
+    check_not_flagged(l, "flush off the lock, --uprobes")
 check(not waitprof_orphans(), "no BPF program left in the kernel after recording")
 finish()

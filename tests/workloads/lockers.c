@@ -20,10 +20,11 @@
  *   logger   THREADS threads append ROUNDS records each to a journal file
  *            under journal_mu in journal_append(); every FLUSH-th append
  *            runs fdatasync under the lock in flush_journal() (with -F: after
- *            unlocking, off the lock): the bimodal-lock case of issue 5
+ *            unlocking, off the lock): the bimodal-lock case of issue 5;
+ *            -s SPIN_US of CPU work under the lock per record (formatting)
  *
  * usage: lockers MODE [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US]
- *                    [-f FLUSH] [-F] [-d DIR]
+ *                    [-f FLUSH] [-F] [-s SPIN_US] [-d DIR]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -45,7 +46,7 @@ struct lock_truth {
 	uint64_t waits;
 };
 
-static int threads = 4, rounds = 50, hold_us = 2000, pause_us;
+static int threads = 4, rounds = 50, hold_us = 2000, pause_us, spin_us;
 static int flush_every = 32, flush_off_lock, journal_fd = -1;
 static unsigned long appends;
 static const char *journal_dir = "/var/tmp";
@@ -265,6 +266,15 @@ __attribute__((noinline)) static void *mmap_worker(void *arg)
 	return NULL;
 }
 
+/* CPU work, not a sleep: the lock stays held and the thread on its CPU. */
+static void spin(int us)
+{
+	uint64_t end = now_ns() + (uint64_t)us * 1000;
+
+	while (us > 0 && now_ns() < end)
+		;
+}
+
 __attribute__((noinline)) static void flush_journal(void)
 {
 	fdatasync(journal_fd);
@@ -280,6 +290,7 @@ __attribute__((noinline)) static void journal_append(int id)
 
 	pthread_mutex_lock(&journal_mu);
 	truth_add(&t_journal, now_ns() - t0);
+	spin(spin_us);
 	snprintf(rec, sizeof(rec), "%08d %-54s\n", id, "journal record");
 	if (write(journal_fd, rec, 64) < 0)
 		perror("write");
@@ -291,8 +302,16 @@ __attribute__((noinline)) static void journal_append(int id)
 		flush_journal();
 }
 
+/* A pause drawn uniformly from [0, 2 * mean): fixed pauses let the threads
+ * fall into lockstep, and then either always or never collide. */
+static int random_pause(unsigned int *seed, int mean_us)
+{
+	return mean_us ? (int)(rand_r(seed) % (unsigned int)(2 * mean_us)) : 0;
+}
+
 __attribute__((noinline)) static void *logger_worker(void *arg)
 {
+	unsigned int seed = (unsigned int)(uintptr_t)&seed ^ (unsigned int)now_ns();
 	int i;
 
 	(void)arg;
@@ -300,7 +319,7 @@ __attribute__((noinline)) static void *logger_worker(void *arg)
 	for (i = 0; i < rounds; i++) {
 		journal_append(i);
 		if (pause_us)
-			us_sleep(pause_us);
+			us_sleep(random_pause(&seed, pause_us));
 	}
 	return NULL;
 }
@@ -344,7 +363,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	optind = 2;
-	while ((opt = getopt(argc, argv, "t:n:u:p:f:Fd:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:u:p:f:Fs:d:")) != -1) {
 		switch (opt) {
 		case 't': threads = atoi(optarg); break;
 		case 'n': rounds = atoi(optarg); break;
@@ -352,6 +371,7 @@ int main(int argc, char **argv)
 		case 'p': pause_us = atoi(optarg); break;
 		case 'f': flush_every = atoi(optarg); break;
 		case 'F': flush_off_lock = 1; break;
+		case 's': spin_us = atoi(optarg); break;
 		case 'd': journal_dir = optarg; break;
 		default: goto usage;
 		}
@@ -383,6 +403,6 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap|logger [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US] [-f FLUSH] [-F] [-d DIR]\n");
+	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap|logger [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US] [-f FLUSH] [-F] [-s SPIN_US] [-d DIR]\n");
 	return 2;
 }
