@@ -39,7 +39,7 @@ const volatile __u32 cache_verify_every = 64;	/* 0: trust the cache blindly */
 const volatile bool stack_cache = true;
 const volatile bool capture_wakers = false;	/* --wakers: off-wake chains */
 const volatile bool emit_events = false;	/* --events: every interval to events */
-const volatile __u32 dbg_skip = 0;
+const volatile bool rq_clock = false;		/* time from the runqueue clock (tp_btf) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -108,8 +108,9 @@ struct stack_cache_entry {
 
 struct thread_state {
 	__u64 off_ts;		/* switch-out time; 0 while on CPU or untracked */
-	__u32 tgid;		/* taken at switch-out, when the task is current */
-	char comm[TASK_COMM_LEN];
+	char comm[TASK_COMM_LEN]; /* taken at switch-out, when the task is current */
+	__u32 tgid;
+	__u32 pad0;
 	__u64 wake_ts;		/* made runnable (sched_wakeup) during this interval */
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
@@ -146,6 +147,21 @@ static __always_inline void counter_add(__u32 id, __u64 n)
 
 	if (cnt)
 		*cnt += n;
+}
+
+/*
+ * The time of a scheduler event on p's runqueue. bpf_ktime_get_ns costs
+ * ~60 ns on a VM. The runqueue's clock was updated by the scheduler just
+ * before sched_switch and sched_wakeup (its own run_delay reads it) and is
+ * three loads away: the runqueue only through p's CFS runqueue, as the
+ * per-CPU runqueues symbol needs CONFIG_KALLSYMS_ALL. tp_btf only (p is a
+ * BTF pointer), and not for --events, whose times are CLOCK_MONOTONIC.
+ */
+static __always_inline __u64 sched_now(struct task_struct *p)
+{
+	if (!rq_clock || !bpf_core_field_exists(struct cfs_rq, rq))
+		return bpf_ktime_get_ns();
+	return p->se.cfs_rq->rq->clock;
 }
 
 static __always_inline struct thread_state *
@@ -205,11 +221,11 @@ static __always_inline __u8 switch_out_state(bool preempt, struct task_struct *p
 	return OFFCPU_PREEMPTED;	/* yielded while runnable */
 }
 
-/* At sched_switch the task going off CPU is current, which gives a trusted
- * task pointer for bpf_task_pt_regs() in raw_tp programs as well. */
-static __always_inline void read_user_regs(struct user_regs *r)
+/* task must be trusted: current, from bpf_get_current_task_btf() in raw_tp
+ * programs as well. */
+static __always_inline void read_user_regs(struct task_struct *task, struct user_regs *r)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 
 	r->ip = regs->ip;
 	r->sp = regs->sp;
@@ -274,7 +290,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 
 	user = !(prev->flags & PF_KTHREAD);
 	if (user)
-		read_user_regs(&regs);
+		read_user_regs(prev, &regs);
 	if (user && stack_cache) {
 		for (i = 0; i < STACK_CACHE_WAYS; i++) {
 			if (ts->cache[i].ip == regs.ip && ts->cache[i].sp == regs.sp &&
@@ -287,7 +303,6 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 		}
 	}
 	if (e) {
-		if (!(dbg_skip & 64))
 		counter_add(CNT_CACHE_HITS, 1);
 		ts->user_stack_id = e->user_stack_id;
 		ts->kern_stack_id = e->kern_stack_id;
@@ -327,17 +342,28 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 	e->kern_stack_id = kern_id;
 }
 
+/* The name as two loads from the trusted task, not a helper's string copy:
+ * the kernel keeps comm NUL-padded (strscpy_pad). */
+static __always_inline void copy_comm(char *dst, const struct task_struct *task)
+{
+	const __u64 *src = (const __u64 *)task->comm;
+
+	((__u64 *)dst)[0] = src[0];
+	((__u64 *)dst)[1] = src[1];
+}
+
+/* prev is trusted (current) in both modes: its fields are plain loads. */
 static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev,
 				       __u64 now, bool btf)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	struct thread_state *ts;
+	__u32 tgid, tid;
 	__u8 state;
 
 	if (!btf)
 		prev = bpf_get_current_task_btf();
-
+	tgid = prev->tgid;
+	tid = prev->pid;
 	if (!thread_traced(prev, tgid, tid))
 		return;
 	state = switch_out_state(preempt, prev);
@@ -350,11 +376,9 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 		ts->off_ts = 0;
 		return;
 	}
-	if (!(dbg_skip & 4))
 	take_stacks(ctx, prev, ts, tgid, state);
 	ts->tgid = tgid;
-	if (!(dbg_skip & 32))
-	bpf_get_current_comm(ts->comm, sizeof(ts->comm));
+	copy_comm(ts->comm, prev);
 	ts->off_ts = now;
 	ts->wake_ts = 0;
 	ts->waker_tid = 0;
@@ -372,13 +396,9 @@ static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 
 		counter_add(CNT_DROP_HIST_FULL, 1);
 		return;
 	}
-	if (dbg_skip & 16) {
-		val->count++; val->total_ns += delta; val->blocked_ns += blocked;
-	} else {
 	__sync_fetch_and_add(&val->count, 1);
 	__sync_fetch_and_add(&val->total_ns, delta);
 	__sync_fetch_and_add(&val->blocked_ns, blocked);
-	}
 	if (delta > val->max_ns)
 		val->max_ns = delta;	/* a rare lost race only lowers max */
 }
@@ -452,7 +472,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	if (!ts || !ts->off_ts)
 		return;
 	off_ts = ts->off_ts;
-	delta = now - off_ts;
+	delta = now > off_ts ? now - off_ts : 0;	/* clocks of two CPUs */
 	ts->off_ts = 0;
 	if (delta < min_block_ns || delta > max_block_ns) {
 		counter_add(CNT_FILTERED_DURATION, 1);
@@ -473,7 +493,6 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	__builtin_memcpy(key.comm, ts->comm, sizeof(key.comm));
 	key.state = ts->state;
 	key.bucket = hist_bucket(delta);
-	if (!(dbg_skip & 2))
 	hist_add(&key, delta, blocked);
 	if (emit_events)
 		emit_event(&key, ts, off_ts, delta, blocked);
@@ -485,16 +504,9 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
 					 struct task_struct *next, bool btf)
 {
-	__u64 now;
+	__u64 now = sched_now(prev);
 
-	if (dbg_skip & 256)
-		return 0;
-	now = bpf_ktime_get_ns();
-	if (dbg_skip & 128)
-		return 0;
-	if (!(dbg_skip & 8))
 	switch_out(ctx, preempt, prev, now, btf);
-	if (!(dbg_skip & 1))
 	switch_in(next, now, btf);
 	return 0;
 }
@@ -512,7 +524,7 @@ static __always_inline void take_waker_stacks(void *ctx, struct thread_state *ts
 
 	user = !(BPF_CORE_READ(cur, flags) & PF_KTHREAD);
 	if (user) {
-		read_user_regs(&regs);
+		read_user_regs(cur, &regs);
 		user = regs.syscall_nr >= 0;
 	}
 	walk_stacks(ctx, &regs, user, &ts->waker_user_stack_id, &ts->waker_kern_stack_id);
@@ -542,13 +554,13 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 
 static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid = btf ? p->pid : BPF_CORE_READ(p, pid);
 	struct thread_state *ts;
 
-	ts = thread_state_get(p, tid, btf, false);
+	/* Task storage needs no tid: read it only for the hash map. */
+	ts = thread_state_get(p, btf ? 0 : BPF_CORE_READ(p, pid), btf, false);
 	if (!ts || !ts->off_ts || ts->wake_ts)
 		return 0;
-	ts->wake_ts = bpf_ktime_get_ns();
+	ts->wake_ts = sched_now(p);	/* p's new runqueue, locked here */
 	return 0;
 }
 

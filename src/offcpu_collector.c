@@ -120,7 +120,6 @@ static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
 	ro->stack_cache = !o->no_stack_cache;
 	ro->emit_events = o->emit_events;
 	ro->capture_wakers = o->capture_wakers;
-	ro->dbg_skip = getenv("WP_SKIP") ? strtoul(getenv("WP_SKIP"), NULL, 0) : 0;
 }
 
 /* Chooses tp_btf or raw_tp programs before load (never by retrying). */
@@ -134,6 +133,8 @@ static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts
 	bool need_waker = o->capture_wakers || o->emit_events;
 
 	c->btf_mode = btf;
+	/* --events need CLOCK_MONOTONIC times: bpf_ktime_get_ns. */
+	skel->rodata->rq_clock = btf && !o->emit_events;
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_waking_btf, btf && need_waker);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, btf && need_waker);
