@@ -62,6 +62,14 @@ struct {
 	__type(value, struct offcpu_val);
 } offcpu_hist SEC(".maps");
 
+/* In front of offcpu_hist: see struct offcpu_hist_slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OFFCPU_HIST_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct offcpu_hist_slot);
+} offcpu_hist_cache SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);		/* 1 without --wakers */
@@ -386,21 +394,77 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	ts->state = state;
 }
 
-static __always_inline void hist_add(struct offcpu_key *key, __u64 delta, __u64 blocked)
+/* Adds v into offcpu_hist, where every CPU's cache writes back: atomics. */
+static __always_inline void hist_write_back(const struct offcpu_key *key,
+					    const struct offcpu_val *v)
 {
 	static const struct offcpu_val zero;
 	struct offcpu_val *val;
 
 	val = map_lookup_or_init(&offcpu_hist, key, &zero);
 	if (!val) {
-		counter_add(CNT_DROP_HIST_FULL, 1);
+		counter_add(CNT_DROP_HIST_FULL, v->count);
 		return;
 	}
-	__sync_fetch_and_add(&val->count, 1);
-	__sync_fetch_and_add(&val->total_ns, delta);
-	__sync_fetch_and_add(&val->blocked_ns, blocked);
-	if (delta > val->max_ns)
-		val->max_ns = delta;	/* a rare lost race only lowers max */
+	__sync_fetch_and_add(&val->count, v->count);
+	__sync_fetch_and_add(&val->total_ns, v->total_ns);
+	__sync_fetch_and_add(&val->blocked_ns, v->blocked_ns);
+	if (v->max_ns > val->max_ns)
+		val->max_ns = v->max_ns;	/* a rare lost race only lowers max */
+}
+
+/* Stack ids are hashes already: a multiply spreads the rest. */
+static __always_inline __u32 hist_slot_index(const struct offcpu_key *k)
+{
+	__u64 h = k->user_stack_id ^ (k->kern_stack_id << 1) ^ ((__u64)k->tid << 32) ^
+		  ((__u64)k->bucket << 4) ^ k->state ^ k->tgid;
+
+	return (h * 0x9e3779b97f4a7c15ULL) >> (64 - OFFCPU_HIST_CACHE_BITS);
+}
+
+static __always_inline bool offcpu_key_equal(const struct offcpu_key *a,
+					     const struct offcpu_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	__u32 i;
+
+	for (i = 0; i < sizeof(*a) / sizeof(__u64); i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/*
+ * One interval into this CPU's slot for its key. Only sched_switch uses the
+ * cache and it cannot nest on a CPU, so plain adds; a slot holding another
+ * key is written back first.
+ */
+static __always_inline void hist_add(const struct offcpu_key *key, __u64 delta, __u64 blocked)
+{
+	struct offcpu_val one = { .count = 1, .total_ns = delta, .blocked_ns = blocked,
+				  .max_ns = delta };
+	__u32 idx = hist_slot_index(key);
+	struct offcpu_hist_slot *s;
+
+	s = bpf_map_lookup_elem(&offcpu_hist_cache, &idx);
+	if (!s) {
+		hist_write_back(key, &one);
+		return;
+	}
+	if (s->val.count && !offcpu_key_equal(&s->key, key)) {
+		hist_write_back(&s->key, &s->val);
+		s->val.count = 0;
+	}
+	if (!s->val.count) {
+		s->key = *key;
+		s->val = one;
+		return;
+	}
+	s->val.count++;
+	s->val.total_ns += delta;
+	s->val.blocked_ns += blocked;
+	if (delta > s->val.max_ns)
+		s->val.max_ns = delta;
 }
 
 /* Wakes the reader only when the ring is a quarter full: a wakeup per event

@@ -43,6 +43,21 @@ struct offcpu_val {
 	__u64 max_ns;
 };
 
+/*
+ * Per-CPU write-back cache in front of offcpu_hist: sched_switch adds an
+ * interval to a slot chosen by a cheap hash of the key, without atomics or
+ * the hash map's 48-byte key hash; a slot moves into offcpu_hist only when
+ * another key needs it, and user space merges what is left when it drains.
+ * count 0: the slot is empty.
+ */
+#define OFFCPU_HIST_CACHE_BITS	9
+#define OFFCPU_HIST_CACHE_SLOTS	(1 << OFFCPU_HIST_CACHE_BITS)
+
+struct offcpu_hist_slot {
+	struct offcpu_key key;
+	struct offcpu_val val;
+};
+
 /* Counters user space reports: drops are never silent. */
 enum offcpu_counter {
 	CNT_DROP_HIST_FULL,	/* offcpu_hist had no room */

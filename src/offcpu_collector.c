@@ -351,6 +351,82 @@ int collector_copy_stack(int stacks_fd, __u64 id, struct recording *rec, struct 
 	return rec_add_stack(rec, id, st.flags, st.nr, st.ips);
 }
 
+/* Adds add into the hist map's entry for key; a full map drops like the
+ * kernel does (*dropped intervals). */
+static int hist_merge(int hist_fd, const struct offcpu_key *key, const struct offcpu_val *add,
+		      __u64 *dropped)
+{
+	struct offcpu_val val;
+
+	if (!bpf_map_lookup_elem(hist_fd, key, &val)) {
+		val.count += add->count;
+		val.total_ns += add->total_ns;
+		val.blocked_ns += add->blocked_ns;
+		if (add->max_ns > val.max_ns)
+			val.max_ns = add->max_ns;
+		return bpf_map_update_elem(hist_fd, key, &val, BPF_EXIST) ? -errno : 0;
+	}
+	if (!bpf_map_update_elem(hist_fd, key, add, BPF_NOEXIST))
+		return 0;
+	if (errno != E2BIG)
+		return -errno;
+	*dropped += add->count;
+	return 0;
+}
+
+/* Adds n to a per-CPU counter (on CPU 0's copy). */
+static int percpu_counter_add(int fd, __u32 id, __u64 n)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &id, vals) == 0) {
+		vals[0] += n;
+		if (bpf_map_update_elem(fd, &id, vals, BPF_ANY))
+			err = -errno;
+	}
+	free(vals);
+	return err;
+}
+
+/*
+ * Moves what the per-CPU histogram caches still hold into the hist map, so
+ * that it holds everything. The programs are detached: nothing races.
+ */
+static int flush_hist_cache(struct offcpu_collector *c)
+{
+	int cache_fd = bpf_map__fd(c->skel->maps.offcpu_hist_cache);
+	int hist_fd = bpf_map__fd(c->skel->maps.offcpu_hist);
+	int ncpu = libbpf_num_possible_cpus(), cpu, err = 0;
+	struct offcpu_hist_slot *slots;
+	__u64 dropped = 0;
+	__u32 idx;
+
+	if (ncpu <= 0)
+		return ncpu;
+	slots = calloc(ncpu, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (idx = 0; idx < OFFCPU_HIST_CACHE_SLOTS && !err; idx++) {
+		if (bpf_map_lookup_elem(cache_fd, &idx, slots))
+			continue;
+		for (cpu = 0; cpu < ncpu && !err; cpu++)
+			if (slots[cpu].val.count)
+				err = hist_merge(hist_fd, &slots[cpu].key, &slots[cpu].val,
+						 &dropped);
+	}
+	free(slots);
+	if (!err && dropped)
+		err = percpu_counter_add(bpf_map__fd(c->skel->maps.counters), CNT_DROP_HIST_FULL,
+					 dropped);
+	return err;
+}
+
 int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
 {
 	int hist_fd = bpf_map__fd(c->skel->maps.offcpu_hist);
@@ -359,9 +435,10 @@ int offcpu_drain(struct offcpu_collector *c, struct recording *rec)
 	struct offcpu_val val;
 	struct id_set seen = {};
 	void *prev = NULL;
-	int err = 0;
+	int err;
 
-	while (!bpf_map_get_next_key(hist_fd, prev, &next)) {
+	err = flush_hist_cache(c);
+	while (!err && !bpf_map_get_next_key(hist_fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(hist_fd, &key, &val))
