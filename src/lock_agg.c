@@ -198,13 +198,6 @@ static bool contains(const char *name, const char *part)
 	return name && strstr(name, part);
 }
 
-static bool in_libc(const struct named_frame *f)
-{
-	const char *m = f->sym ? f->sym->module : NULL;
-
-	return !m || strstr(m, "/libc.so") || strstr(m, "/libc-") || strstr(m, "/libpthread");
-}
-
 /* The kind a stack's innermost frames say, or -1. Only the thread library's
  * own frames count: the application's names ("mutex_worker") say nothing. */
 static int kind_of_stack(const struct recording *rec, __u64 stack_id, __u32 pid,
@@ -213,7 +206,7 @@ static int kind_of_stack(const struct recording *rec, __u64 stack_id, __u32 pid,
 	unsigned int i;
 
 	stack_names(rec, stack_id, pid, ns);
-	for (i = 0; i < ns->nr && i < CLASSIFY_FRAMES && in_libc(&ns->frames[i]); i++) {
+	for (i = 0; i < ns->nr && i < CLASSIFY_FRAMES && frame_in_libc(&ns->frames[i]); i++) {
 		const char *n = ns->frames[i].name;
 
 		if (contains(n, "cond_") || contains(n, "condvar"))

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "modality.h"
 
@@ -57,6 +58,9 @@ static void append(char *buf, size_t len, int *off, const char *fmt, ...)
 static void describe_modes(char *buf, size_t len, int *off, const struct modality *m,
 			   const char *unit_word)
 {
+	/* "of acquisitions wait", but "of waits last". */
+	const char *verb = !strcmp(unit_word, "waits") || !strcmp(unit_word, "holds") ?
+			   "last" : "wait";
 	char share[16], dur[32];
 	unsigned int k, slow = modality_slowest_mode(m);
 
@@ -64,9 +68,9 @@ static void describe_modes(char *buf, size_t len, int *off, const struct modalit
 		format_share(share, sizeof(share), m->modes[k].count_share);
 		format_duration_ns(dur, sizeof(dur), m->modes[k].center_ns);
 		if (k == 0)
-			append(buf, len, off, "%s of %s wait ~%s", share, unit_word, dur);
+			append(buf, len, off, "%s of %s %s ~%s", share, unit_word, verb, dur);
 		else
-			append(buf, len, off, ", %s wait ~%s", share, dur);
+			append(buf, len, off, ", %s %s ~%s", share, verb, dur);
 	}
 	format_share(share, sizeof(share), m->modes[slow].time_share);
 	append(buf, len, off, "; the %s mode is %s of the total wait",

@@ -21,7 +21,8 @@ struct named_stack;
 void report_write_frames_json(FILE *out, const struct recording *rec, __u64 user_id,
 			      __u64 kern_id, __u32 pid, struct named_stack *ns);
 /* A histogram as text, one row per power of two, for people. */
-void report_print_histogram(FILE *out, const __u64 *counts);
+struct modality;
+void report_print_histogram(FILE *out, const __u64 *counts, const struct modality *m);
 /* Appends ";name[suffix]" to a folded line, with the separators ';' and
  * newlines in the name replaced: one rule for every folded view. */
 struct wbuf;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "findings.h"
 #include "lock_agg.h"
 #include "modality.h"
 #include "report_export.h"
@@ -298,57 +299,33 @@ static int put_locks(FILE *out, const struct recording *rec)
 	return 0;
 }
 
-/* Findings: every top stack or lock with more than one mode, in words. */
+/* Findings: every lock and top stack with more than one mode, in words. */
 static int put_findings(FILE *out, const struct recording *rec, const struct report_opts *o)
 {
-	struct offcpu_agg agg;
-	struct lock_agg locks;
-	struct modality m;
-	char finding[512], name[192];
-	size_t i, nr = 0;
+	struct findings f;
+	size_t i;
 	int err;
 
-	fputs("<h2>Findings</h2>\n<ul id=\"findings\">\n", out);
-	err = offcpu_aggregate(rec, o->wait, &agg);
+	err = findings_collect(rec, o, &f);
 	if (err)
 		return err;
-	for (i = 0; i < agg.nr && i < TOP_STACKS; i++) {
-		modality_analyze(agg.entries[i].hist_count, agg.entries[i].hist_sum_ns, &m);
-		if (m.verdict != MODALITY_BIMODAL && m.verdict != MODALITY_MULTIMODAL)
-			continue;
-		modality_describe(finding, sizeof(finding), &m, "waits");
-		fprintf(out, "<li>Off-CPU stack #%zu (", i + 1);
-		snprintf(name, sizeof(name), "%.*s", TASK_COMM_LEN, agg.entries[i].comm);
-		put_text(out, name);
-		fputs("): ", out);
-		put_text(out, finding);
-		fputs("</li>\n", out);
-		nr++;
-	}
-	offcpu_agg_free(&agg);
-	if (rec->nr_locks && !lock_aggregate(rec, &locks)) {
-		for (i = 0; i < locks.nr && i < TOP_LOCKS; i++) {
-			struct lock_latency lat;
-
-			lock_entry_latency(&locks.entries[i], &lat);
-			modality_analyze(lat.counts, lat.sums, &m);
-			if (m.verdict != MODALITY_BIMODAL && m.verdict != MODALITY_MULTIMODAL)
-				continue;
-			lock_display_name(&locks.entries[i], name, sizeof(name));
-			modality_describe(finding, sizeof(finding), &m, lat.what);
-			fputs("<li>Lock ", out);
-			put_text(out, name);
-			fputs(": ", out);
-			put_text(out, finding);
-			fputs("</li>\n", out);
-			nr++;
+	fputs("<h2>Findings</h2>\n<ul id=\"findings\">\n", out);
+	for (i = 0; i < f.nr; i++) {
+		fputs("<li>", out);
+		put_text(out, f.items[i].subject);
+		fputs(": ", out);
+		put_text(out, f.items[i].text);
+		if (f.items[i].cause[0]) {
+			fputs("<br>", out);
+			put_text(out, f.items[i].cause);
 		}
-		lock_agg_free(&locks);
+		fputs("</li>\n", out);
 	}
-	if (!nr)
-		fputs("<li>No stack or lock among the largest waits more than one way: "
+	if (!f.nr)
+		fputs("<li>No lock and none of the largest stacks waits more than one way: "
 		      "each has one mode (or too few samples to tell).</li>\n", out);
 	fputs("</ul>\n", out);
+	findings_free(&f);
 	return 0;
 }
 

@@ -121,7 +121,8 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 			"    %s (hold times): %s\n", total, (unsigned long long)e->holds, p50, p99,
 			max, name, finding);
 	}
-	report_print_histogram(out, lat.counts);
+	modality_analyze(lat.counts, lat.sums, &m);
+	report_print_histogram(out, lat.counts, &m);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
 	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    "acquirers (uprobes: every lock call)", ns);

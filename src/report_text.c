@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "modality.h"
 #include "report.h"
 #include "report_locks.h"
@@ -98,18 +99,43 @@ static void print_frames(FILE *out, const struct named_stack *ns, const char *ta
 	}
 }
 
+static int hist_row(unsigned int bucket)
+{
+	return bucket == 0 ? 0 : bucket == HIST_OVERFLOW ? HIST_NR_OCTAVES + 1 :
+	       1 + ((int)bucket - 1) / HIST_SUBS;
+}
+
+/* "<- mode 2: 45%, ~227 µs" on the row holding a mode's centre, "-- antimode"
+ * on the row of the valley between the two main modes. */
+static void print_marks(FILE *out, const struct modality *m, int r)
+{
+	char dur[32];
+	unsigned int k;
+
+	if (!m || m->nr_modes < 2)
+		return;
+	for (k = 0; k < m->nr_modes; k++) {
+		if (hist_row(hist_bucket((unsigned long long)m->modes[k].center_ns)) != r)
+			continue;
+		format_duration_ns(dur, sizeof(dur), m->modes[k].center_ns);
+		fprintf(out, "  <- mode %u: %.0f%%, ~%s", k + 1, m->modes[k].count_share * 100, dur);
+	}
+	if (m->antimode_ns > 0 && hist_row(hist_bucket((unsigned long long)m->antimode_ns)) == r) {
+		format_duration_ns(dur, sizeof(dur), m->antimode_ns);
+		fprintf(out, "  -- antimode ~%s", dur);
+	}
+}
+
 /* Octave rows (power-of-two ranges): the log-linear detail is for analysis,
- * a person reads a shorter histogram. */
-void report_print_histogram(FILE *out, const __u64 *counts)
+ * a person reads a shorter histogram. m (or NULL) marks the modes. */
+void report_print_histogram(FILE *out, const __u64 *counts, const struct modality *m)
 {
 	__u64 rows[HIST_NR_OCTAVES + 2] = {}, max = 0;
 	int first = -1, last = -1, r, i;
 	char lo[32], hi[32];
 
-	for (i = 0; i < HIST_NR_BUCKETS; i++) {
-		r = i == 0 ? 0 : i == HIST_OVERFLOW ? HIST_NR_OCTAVES + 1 : 1 + (i - 1) / HIST_SUBS;
-		rows[r] += counts[i];
-	}
+	for (i = 0; i < HIST_NR_BUCKETS; i++)
+		rows[hist_row(i)] += counts[i];
 	for (r = 0; r < HIST_NR_OCTAVES + 2; r++) {
 		if (!rows[r])
 			continue;
@@ -129,8 +155,10 @@ void report_print_histogram(FILE *out, const __u64 *counts)
 			snprintf(hi, sizeof(hi), "...");
 		else
 			format_duration_ns(hi, sizeof(hi), (double)hist_bucket_lower(hi_b));
-		fprintf(out, "      %10s .. %-10s |%-*.*s| %llu\n", lo, hi, HIST_BAR_WIDTH, bar,
+		fprintf(out, "      %10s .. %-10s |%-*.*s| %llu", lo, hi, HIST_BAR_WIDTH, bar,
 			"########################################", (unsigned long long)rows[r]);
+		print_marks(out, m, r);
+		fputc('\n', out);
 	}
 }
 
@@ -138,8 +166,9 @@ static void print_entry(FILE *out, const struct recording *rec, const struct off
 			int rank, const struct offcpu_agg *agg, const struct report_opts *o,
 			struct named_stack *ns)
 {
-	char total[32], avg[32], max[32], runq[32];
+	char total[32], avg[32], max[32], runq[32], finding[512];
 	__u64 value = offcpu_entry_value(e, o->wait);
+	struct modality m;
 
 	format_duration_ns(total, sizeof(total), (double)value);
 	format_duration_ns(avg, sizeof(avg), e->count ? (double)e->total_ns / e->count : 0);
@@ -154,13 +183,19 @@ static void print_entry(FILE *out, const struct recording *rec, const struct off
 	if (ns->missing)
 		fprintf(out, "      [missing user stack]\n");
 	print_frames(out, ns, "");
-	report_print_histogram(out, e->hist_count);
+	modality_analyze(e->hist_count, e->hist_sum_ns, &m);
+	if (e->count >= MODALITY_MIN_SAMPLES) {
+		modality_describe(finding, sizeof(finding), &m, "waits");
+		fprintf(out, "      modality: %s\n", finding);
+	}
+	report_print_histogram(out, e->hist_count, &m);
 	fputc('\n', out);
 }
 
 int report_text(FILE *out, const struct recording *rec, const struct report_opts *o)
 {
 	struct named_stack *ns = malloc(sizeof(*ns));
+	struct findings findings;
 	struct offcpu_agg agg;
 	size_t i;
 	int err;
@@ -172,8 +207,13 @@ int report_text(FILE *out, const struct recording *rec, const struct report_opts
 		free(ns);
 		return err;
 	}
-	/* Lock contention leads: it names what threads queue on. */
-	err = report_locks_text(out, rec, o);
+	/* Findings lead, then lock contention: it names what threads queue on. */
+	err = findings_collect(rec, o, &findings);
+	if (!err) {
+		findings_print_text(out, &findings);
+		findings_free(&findings);
+		err = report_locks_text(out, rec, o);
+	}
 	if (err) {
 		offcpu_agg_free(&agg);
 		free(ns);

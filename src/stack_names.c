@@ -88,3 +88,10 @@ void stack_names(const struct recording *rec, __u64 stack_id, __u32 pid,
 	for (; i < st->nr; i++)
 		add_address(rec, ns, kernel ? 0 : pid, st->ips[i], kernel);
 }
+
+bool frame_in_libc(const struct named_frame *f)
+{
+	const char *m = f->sym ? f->sym->module : NULL;
+
+	return !m || strstr(m, "/libc.so") || strstr(m, "/libc-") || strstr(m, "/libpthread");
+}

@@ -36,4 +36,8 @@ struct named_stack {
 void stack_names(const struct recording *rec, __u64 stack_id, __u32 pid,
 		 struct named_stack *ns);
 
+/* The frame is in the C library (or libpthread): the lock and syscall
+ * wrappers, not the application. */
+bool frame_in_libc(const struct named_frame *f);
+
 #endif

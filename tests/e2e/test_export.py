@@ -266,7 +266,8 @@ def hostile(d):
         print("hostile: %s, zoom %s" % (attrs.get("data-search-result"), attrs.get("data-zoom-width")))
     # Its one stack waits two ways: said in the findings, antimode drawn.
     comm = html.escape(HOSTILE_COMM, quote=True)
-    found = re.findall(r"<li>Off-CPU stack #\d+ \(" + re.escape(comm) + r"\): ([^<]*)</li>", page)
+    found = re.findall(r"<li>off-CPU stack #\d+ \(" + re.escape(comm) + r" \[\d+\].*?\): "
+                       r"((?:bi|multi)modal[^<]*)</li>", page)
     check(found and found[0].startswith(("bimodal", "multimodal")),
           "html finding for the two-population stack: %r" % found)
     m = re.search(r"<h3>#\d+ " + re.escape(comm), page)

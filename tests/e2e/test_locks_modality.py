@@ -80,6 +80,17 @@ if l:
     text = run([WAITPROF, "report", data]).stdout
     check(any(line.strip().startswith(f"journal_mu: {l['modality']['verdict']}")
               for line in text.splitlines()), "the text report says the verdict in words")
+    # The report leads with the findings, and names what the holders block on.
+    lines = text.splitlines()
+    first = lines[1] if len(lines) > 1 else ""
+    check(lines[0] == "Findings:" and first.strip().startswith("journal_mu (mutex") and
+          ("bimodal" in first or "multimodal" in first),
+          f"the report leads with the finding: {first.strip()[:100]!r}")
+    cause = lines[2].strip() if len(lines) > 2 else ""
+    check("fdatasync" in cause and "flush_journal" in cause and "journal_append" in cause,
+          f"the finding names the holders' fdatasync: {cause!r}")
+    check("<- mode 1" in text and "<- mode 2" in text and "antimode" in text,
+          "the lock's histogram marks its modes and the antimode")
 
 # With --uprobes the probes' traps lengthen every acquisition; a longer pause
 # keeps the lock about as busy as without them.
@@ -110,6 +121,9 @@ else:
 data, t, l = record("offlock", flush_off=True)
 if l:
     check_not_flagged(l, "flush off the lock", onlock_wait)
+    text = run([WAITPROF, "report", data]).stdout
+    findings = text[:text.find("\n\n")]
+    check("journal_mu" not in findings, f"flush off the lock: no finding on journal_mu")
 data, t, l = record("offlock-uprobes", "--uprobes", flush_off=True, rounds=3000, pause_us=300)
 if l:
     check_not_flagged(l, "flush off the lock, --uprobes")
