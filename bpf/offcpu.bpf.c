@@ -40,6 +40,7 @@ const volatile bool stack_cache = true;
 const volatile bool capture_wakers = false;	/* --wakers: off-wake chains */
 const volatile bool emit_events = false;	/* --events: every interval to events */
 const volatile bool rq_clock = false;		/* time from the runqueue clock (tp_btf) */
+const volatile bool runnable_from_schedinfo = false; /* no sched_wakeup: see blocked_part() */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -120,6 +121,7 @@ struct thread_state {
 	__u32 tgid;
 	__u32 pad0;
 	__u64 wake_ts;		/* made runnable (sched_wakeup) during this interval */
+	__u64 run_delay;	/* sched_info.run_delay at switch-out */
 	__u64 user_stack_id;
 	__u64 kern_stack_id;
 	__u32 waker_tid;
@@ -389,6 +391,8 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	copy_comm(ts->comm, prev);
 	ts->off_ts = now;
 	ts->wake_ts = 0;
+	if (runnable_from_schedinfo)
+		ts->run_delay = prev->sched_info.run_delay;
 	ts->waker_tid = 0;
 	ts->waker_seen = 0;
 	ts->state = state;
@@ -523,6 +527,34 @@ static __always_inline void wakers_add(const struct thread_state *ts,
 	__sync_fetch_and_add(&val->total_ns, delta);
 }
 
+/*
+ * The part of next's interval until it became runnable. Preempted threads
+ * were runnable throughout. With runnable_from_schedinfo the scheduler's own
+ * accounting, on the clock read here, gives the runnable part: waits it
+ * closed since switch-out (a runnable thread that migrates is dequeued and
+ * queued again) plus the wait that ends now, which it has not closed yet at
+ * sched_switch. Otherwise sched_wakeup's stamp; a wakeup we did not see
+ * leaves the whole interval counted as blocked.
+ */
+static __always_inline __u64 blocked_part(struct task_struct *next, const struct thread_state *ts,
+					  __u64 now, __u64 delta)
+{
+	__u64 queued, runnable;
+
+	if (ts->state == OFFCPU_PREEMPTED)
+		return 0;
+	if (runnable_from_schedinfo && bpf_core_field_exists(next->sched_info.last_queued)) {
+		runnable = next->sched_info.run_delay - ts->run_delay;
+		queued = next->sched_info.last_queued;
+		if (queued && queued < now)
+			runnable += now - queued;
+		return runnable < delta ? delta - runnable : 0;
+	}
+	if (ts->wake_ts >= ts->off_ts && ts->wake_ts <= now)
+		return ts->wake_ts - ts->off_ts;
+	return delta;
+}
+
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
 	__u32 tid = btf ? next->pid : BPF_CORE_READ(next, pid);
@@ -537,19 +569,13 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 		return;
 	off_ts = ts->off_ts;
 	delta = now > off_ts ? now - off_ts : 0;	/* clocks of two CPUs */
-	ts->off_ts = 0;
 	if (delta < min_block_ns || delta > max_block_ns) {
+		ts->off_ts = 0;
 		counter_add(CNT_FILTERED_DURATION, 1);
 		return;
 	}
-	/* Preempted threads were runnable throughout; a wakeup we did not see
-	 * leaves the whole interval counted as blocked. */
-	if (ts->state == OFFCPU_PREEMPTED)
-		blocked = 0;
-	else if (ts->wake_ts >= off_ts && ts->wake_ts <= now)
-		blocked = ts->wake_ts - off_ts;
-	else
-		blocked = delta;
+	blocked = blocked_part(next, ts, now, delta);
+	ts->off_ts = 0;
 	key.tgid = ts->tgid;
 	key.tid = tid;
 	key.user_stack_id = ts->user_stack_id;

@@ -122,6 +122,26 @@ static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
 	ro->capture_wakers = o->capture_wakers;
 }
 
+/* The scheduler's per-task run-queue accounting (CONFIG_SCHED_INFO). */
+static bool has_sched_info(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_member *m;
+	const struct btf_type *t;
+	bool found = false;
+	int id, i;
+
+	if (!vmlinux)
+		return false;
+	id = btf__find_by_name_kind(vmlinux, "sched_info", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	for (i = 0, m = t ? btf_members(t) : NULL; t && i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(vmlinux, m->name_off), "last_queued"))
+			found = true;
+	btf__free(vmlinux);
+	return found;
+}
+
 /* Chooses tp_btf or raw_tp programs before load (never by retrying). */
 static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts *o)
 {
@@ -131,14 +151,20 @@ static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts
 	/* sched_waking only names wakers: off unless something reads them
 	 * (~140 ns a wakeup saved); sched_wakeup stamps the runnable time. */
 	bool need_waker = o->capture_wakers || o->emit_events;
+	/* --events need CLOCK_MONOTONIC times: bpf_ktime_get_ns. */
+	bool rq_clock = btf && !o->emit_events;
+	/* On the runqueue clock the scheduler's own accounting splits blocked
+	 * from runnable time (~80 ns a wakeup saved); --wakers pairs wakers
+	 * with the wakeups sched_wakeup sees. */
+	bool schedinfo = rq_clock && !o->capture_wakers && has_sched_info();
 
 	c->btf_mode = btf;
-	/* --events need CLOCK_MONOTONIC times: bpf_ktime_get_ns. */
-	skel->rodata->rq_clock = btf && !o->emit_events;
+	skel->rodata->rq_clock = rq_clock;
+	skel->rodata->runnable_from_schedinfo = schedinfo;
 	bpf_program__set_autoload(skel->progs.sched_switch_btf, btf);
 	bpf_program__set_autoload(skel->progs.sched_waking_btf, btf && need_waker);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_btf, btf && need_waker);
-	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, btf);
+	bpf_program__set_autoload(skel->progs.sched_wakeup_btf, btf && !schedinfo);
 	bpf_program__set_autoload(skel->progs.sched_switch_raw, !btf);
 	bpf_program__set_autoload(skel->progs.sched_waking_raw, !btf && need_waker);
 	bpf_program__set_autoload(skel->progs.sched_wakeup_new_raw, !btf && need_waker);
