@@ -195,7 +195,8 @@ def test_rebuilt(d, base):
     check(matched and matched[0]["base"]["count"] >= 1000,
           f"a rebuilt binary's worker sleep stack matches by name "
           f"({len(matched)} of {len(worker_keys)} matched)")
-    check(rc == 0, f"the rebuilt, unchanged logger passes the gate (exit {rc})")
+    flagged = [(e["key"][-60:], e["flags"]) for e in out["entries"] if e["flags"]] if out else []
+    check(rc == 0, f"the rebuilt, unchanged logger passes the gate (exit {rc}: {flagged[:3]})")
     rc, out, _ = diff(base, cur, "--by", "function", "--gate")
     keys = {e["key"]: e["status"] for e in out["entries"]}
     check(keys.get("log_message") == "matched" or keys.get("sleep_us") == "matched"

@@ -87,8 +87,10 @@ if ls:
     chains = [x for x in ow.splitlines() if ";--;" in x and "lll_lock_wake_[w]" in x]
     check(len(chains) >= 1, f"mutex: off-wake chains waiter -- waker ({len(chains)} lines)")
     text = run([WAITPROF, "report", data]).stdout
-    check(text.startswith("waitprof lock report") and "#1 contended_mu  mutex" in text,
-          "mutex: the text report leads with contended_mu")
+    locks = text[text.find("waitprof lock report"):]
+    check(text.startswith("Findings:") and locks.startswith("waitprof lock report") and
+          "#1 contended_mu  mutex" in locks,
+          "mutex: the text report leads with the findings, then contended_mu first of the locks")
 
 # ---- rwlock ----
 data, truth, rep = record("rwlock", "rwlock", "-t", "4", "-n", "40", "-u", "2000")
