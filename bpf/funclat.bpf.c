@@ -161,12 +161,12 @@ static __always_inline bool sample_this(void)
 	return false;
 }
 
-static __always_inline void notify_process(__u32 tgid, __u32 exec)
+static __always_inline void notify_process(__u32 tgid, __u32 reread)
 {
 	struct funclat_notify *ev;
 	__u8 one = 1;
 
-	if (!exec && bpf_map_update_elem(&seen_tgids, &tgid, &one, BPF_NOEXIST))
+	if (bpf_map_update_elem(&seen_tgids, &tgid, &one, BPF_NOEXIST) && !reread)
 		return;		/* seen before, or the map is full */
 	ev = bpf_ringbuf_reserve(&notifies, sizeof(*ev), 0);
 	if (!ev) {
@@ -174,7 +174,7 @@ static __always_inline void notify_process(__u32 tgid, __u32 exec)
 		return;
 	}
 	ev->tgid = tgid;
-	ev->exec = exec;
+	ev->reread = reread;
 	bpf_ringbuf_submit(ev, 0);
 }
 
@@ -246,32 +246,116 @@ static __always_inline __u32 map_trampolines(struct thread_calls *tc, struct sta
 }
 
 /*
- * The user stack at a function's entry: the caller's return address is at
- * [sp] and the prologue has not run, so the stack is unwound as the caller
- * will see it after the return (pc = that address, sp above the slot), by
- * the shared capture_user_stack(). Only when the trace holds trampoline
- * addresses is it fixed up from the scratch copy and stored again.
+ * A CFI walk cannot go through a trampoline: the [uprobes] page has no
+ * table, so the walk ends on the first one, the slot of the innermost call
+ * in progress. That call's own entry stack starts at its real return
+ * address: the frames up to the trampoline are joined to it. Its stack was
+ * joined the same way, so nesting of any depth reads through.
  */
-static __always_inline __u64 entry_stack(struct thread_calls *tc, __u64 ret_addr, __u64 sp,
-					 __u64 bp)
+struct tramp_splice {
+	struct stack_trace *st;
+	const struct stack_trace *outer;
+	__u64 tramp;
+	__u32 at;		/* index of the trampoline frame */
+};
+
+static long find_tramp_cb(__u32 i, void *data)
 {
-	struct user_regs regs = { .ip = ret_addr, .sp = sp + 8, .bp = bp, .syscall_nr = -1 };
+	struct tramp_splice *s = data;
+	__u64 idx = i;
+
+	__asm__ volatile("" : "+r"(idx));
+	if (idx >= MAX_STACK_DEPTH || idx >= s->st->nr)
+		return 1;
+	if (s->st->ips[idx] != s->tramp)
+		return 0;
+	s->at = idx;
+	return 1;
+}
+
+static long append_outer_cb(__u32 i, void *data)
+{
+	struct tramp_splice *s = data;
+	__u64 src = i, dst = s->at + i;
+
+	__asm__ volatile("" : "+r"(src));
+	__asm__ volatile("" : "+r"(dst));
+	if (src >= MAX_STACK_DEPTH || src >= s->outer->nr || dst >= MAX_STACK_DEPTH)
+		return 1;
+	s->st->ips[dst] = s->outer->ips[src];
+	s->st->nr = dst + 1;
+	return 0;
+}
+
+/* The innermost call in progress whose slot lies above sp: frames below
+ * it were left by longjmp (a syscall's walk comes with no clean-up). */
+static __always_inline struct call_frame *innermost_call(struct thread_calls *tc, __u64 sp)
+{
+	struct call_frame *f;
+	__u32 i, d = tc->depth;
+
+	for (i = 1; i <= FUNCLAT_MAX_DEPTH && i <= d; i++) {
+		f = &tc->frames[(d - i) & DEPTH_MASK];
+		if (f->sp >= sp)
+			return f;
+	}
+	return NULL;
+}
+
+static __always_inline __u32 splice_trampoline(struct thread_calls *tc, struct stack_trace *st,
+					       __u64 sp)
+{
+	struct tramp_splice s = { .st = st, .tramp = tc->tramp_addr, .at = MAX_STACK_DEPTH };
+	struct call_frame *inner = innermost_call(tc, sp);
+	__u64 at;
+
+	if (!inner)
+		return 0;
+	bpf_loop(MAX_STACK_DEPTH, find_tramp_cb, &s, 0);
+	at = s.at;
+	__asm__ volatile("" : "+r"(at));
+	if (at >= MAX_STACK_DEPTH)
+		return 0;
+	s.outer = inner->stack_id ? bpf_map_lookup_elem(&stacks, &inner->stack_id) : NULL;
+	if (!s.outer) {
+		/* Not sampled, or its stack was lost: the real caller at least. */
+		st->ips[at] = inner->ret_addr;
+		counter_add(FCNT_TRAMP_UNMAPPED, 1);
+		return 1;
+	}
+	st->nr = s.at;
+	st->flags |= s.outer->flags & STACK_TRUNCATED;
+	bpf_loop(MAX_STACK_DEPTH, append_outer_cb, &s, 0);
+	counter_add(FCNT_TRAMP_MAPPED, 1);
+	return 1;
+}
+
+/*
+ * The user stack walked from regs by the shared capture_user_stack(). Only
+ * when calls are in progress with their trampolines is it fixed up from
+ * the scratch copy and stored again.
+ */
+static __always_inline __u64 user_stack(struct thread_calls *tc, const struct user_regs *regs)
+{
 	struct stack_trace *st;
 	__u32 flags = 0, mapped;
 	long err = 0;
 	__u64 id;
 
-	id = capture_user_stack(&regs, &err, &flags);
+	id = capture_user_stack(regs, &err, &flags);
 	if (!id) {
 		counter_add(err ? FCNT_DROP_STACK_FULL : FCNT_USTACK_EMPTY, 1);
 		return 0;
 	}
-	if (!tc->tramp_addr)
+	if (!tc->tramp_addr || !tc->depth)
 		return id;
 	st = stack_scratch_get();
 	if (!st)
 		return id;
-	mapped = map_trampolines(tc, st);
+	if (flags & STACK_CFI)
+		mapped = splice_trampoline(tc, st, regs->sp);
+	else
+		mapped = map_trampolines(tc, st);
 	if (!mapped)
 		return id;
 	err = 0;
@@ -279,6 +363,19 @@ static __always_inline __u64 entry_stack(struct thread_calls *tc, __u64 ret_addr
 	if (!id)
 		counter_add(FCNT_DROP_STACK_FULL, 1);
 	return id;
+}
+
+/*
+ * The user stack at a function's entry: the caller's return address is at
+ * [sp] and the prologue has not run, so the stack is unwound as the caller
+ * will see it after the return (pc = that address, sp above the slot).
+ */
+static __always_inline __u64 entry_stack(struct thread_calls *tc, __u64 ret_addr, __u64 sp,
+					 __u64 bp)
+{
+	struct user_regs regs = { .ip = ret_addr, .sp = sp + 8, .bp = bp, .syscall_nr = -1 };
+
+	return user_stack(tc, &regs);
 }
 
 static __always_inline void record_call(__u32 target, __u32 tgid, __u64 stack_id, __u64 delta)
@@ -325,6 +422,23 @@ static __always_inline void count_entry(__u32 target)
 
 	if (stats)
 		__sync_fetch_and_add(&stats->entries, 1);
+}
+
+/*
+ * The [uprobes] page appears at the first probe hit, often after the
+ * process's unwind tables were loaded (at exec, at start for -p). Without
+ * it a CFI walk stops short of the trampoline and cannot be joined to the
+ * outer call's stack: ask user space to load the tables again.
+ */
+static __always_inline void check_tramp_mapped(__u32 tgid, __u64 tramp)
+{
+	struct cfi_proc *proc;
+
+	if (!unwind_cfi)
+		return;
+	proc = bpf_map_lookup_elem(&cfi_procs, &tgid);
+	if (proc && cfi_search_mappings(proc, tramp) < 0)
+		notify_process(tgid, 1);
 }
 
 /*
@@ -393,8 +507,10 @@ static __always_inline int on_entry(struct pt_regs *ctx, bool session)
 		struct call_frame *outer = &tc->frames[(d - 1) & DEPTH_MASK];
 
 		if (!bpf_probe_read_user(&slot, sizeof(slot), (void *)outer->sp) &&
-		    slot != outer->ret_addr)
+		    slot != outer->ret_addr) {
 			tc->tramp_addr = slot;
+			check_tramp_mapped(tgid, slot);
+		}
 	}
 	sampled = sample_this();
 	if (session && !sampled)
@@ -522,8 +638,6 @@ int BPF_PROG(funclat_sys_enter, struct pt_regs *regs, long id)
 	struct user_regs ur = {};
 	struct thread_calls *tc;
 	struct pt_regs *uregs;
-	__u32 uflags = 0;
-	long err = 0;
 
 	if (id < 0 || nr >= FUNCLAT_MAX_SYSCALLS)
 		return 0;
@@ -546,10 +660,9 @@ int BPF_PROG(funclat_sys_enter, struct pt_regs *regs, long id)
 		ur.sp = uregs->sp;
 		ur.bp = uregs->bp;
 		ur.syscall_nr = id;
-		tc->sys_stack_id = capture_user_stack(&ur, &err, &uflags);
-		if (!tc->sys_stack_id)
-			counter_add(err ? FCNT_DROP_STACK_FULL : FCNT_USTACK_EMPTY, 1);
-		else
+		/* Inside probed calls: their trampolines are mapped back too. */
+		tc->sys_stack_id = user_stack(tc, &ur);
+		if (tc->sys_stack_id)
 			notify_process(tgid, 0);
 	}
 	tc->sys_entry_ns = bpf_ktime_get_ns();
@@ -581,8 +694,12 @@ int BPF_PROG(funclat_fork, struct task_struct *parent, struct task_struct *child
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
 
-	if (follow_forks && ptgid != ctgid && bpf_map_lookup_elem(&traced_tgids, &ptgid))
-		bpf_map_update_elem(&traced_tgids, &ctgid, &one, BPF_ANY);
+	if (!follow_forks || ptgid == ctgid || !bpf_map_lookup_elem(&traced_tgids, &ptgid))
+		return 0;
+	bpf_map_update_elem(&traced_tgids, &ctgid, &one, BPF_ANY);
+	/* Its syscalls are traced from now on: its unwind tables too. */
+	if (unwind_cfi)
+		notify_process(ctgid, 1);
 	return 0;
 }
 
@@ -594,7 +711,13 @@ int BPF_PROG(funclat_exec, struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 	struct thread_calls *tc = bpf_map_lookup_elem(&threads, &tid);
 
-	if (bpf_map_lookup_elem(&seen_tgids, &tgid))
+	/* The old image's unwind tables must not be used on the new one. */
+	if (unwind_cfi)
+		bpf_map_delete_elem(&cfi_procs, &tgid);
+	/* A traced command execs before its first probed call: its tables are
+	 * loaded now, not after its first stack. */
+	if (bpf_map_lookup_elem(&seen_tgids, &tgid) ||
+	    (filter_tgid && bpf_map_lookup_elem(&traced_tgids, &tgid)))
 		notify_process(tgid, 1);
 	if (!tc)
 		return 0;
@@ -610,6 +733,8 @@ int BPF_PROG(funclat_exit, struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct thread_calls *tc = bpf_map_lookup_elem(&threads, &tid);
 
+	if (unwind_cfi && tid == BPF_CORE_READ(p, tgid))
+		bpf_map_delete_elem(&cfi_procs, &tid);
 	if (!tc)
 		return 0;
 	counter_add(FCNT_EXIT_INSIDE, tc->depth);

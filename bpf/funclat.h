@@ -71,7 +71,8 @@ enum funclat_counter {
 /* Ring buffer: a process whose maps user space should capture now. */
 struct funclat_notify {
 	__u32 tgid;
-	__u32 exec;		/* 1: it exec'd, its maps changed */
+	__u32 reread;		/* 1: it exec'd or forked: its maps change
+				 * now, read them again shortly */
 };
 
 #endif /* WAITPROF_FUNCLAT_H */

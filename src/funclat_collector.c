@@ -10,8 +10,10 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_env.h"
+#include "cfi_table.h"
 #include "funclat.skel.h"
 #include "funclat_collector.h"
+#include "offcpu_collector.h"
 #include "util.h"
 
 #define CALIB_TARGET FUNCLAT_MAX_TARGETS
@@ -47,6 +49,7 @@ struct funclat_collector {
 	size_t nr_session_fds;
 	bool syscalls;
 	bool session;
+	bool cfi;
 };
 
 static const char *const counter_names[FCNT_NR] = {
@@ -88,6 +91,44 @@ static void set_rodata(struct funclat_bpf *skel, const struct funclat_opts *o)
 	skel->rodata->capture_stacks = !o->no_stacks;
 	skel->rodata->min_ns = o->min_ns;
 	skel->data->sample_every = o->sample_every > 1 ? o->sample_every : 1;
+}
+
+#define DEFAULT_UNWIND_ROWS (1u << 20)	/* 8 MiB of kernel memory */
+
+/* A helper usable from both kinds of program that walk stacks: uprobes
+ * (kprobe type) and the raw syscall tracepoints. */
+static bool has_helper(int func_id)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, func_id, NULL) == 1 &&
+	       bpf_env_has_helper(func_id);
+}
+
+/* As record chooses: CFI needs bpf_loop; exact stack bounds need
+ * bpf_find_vma and task storage, else frame pointers and CFI reads stay
+ * within 8 MiB of the stack pointer. */
+static void choose_unwinder(struct funclat_collector *c, const struct funclat_opts *o)
+{
+	struct funclat_bpf *skel = c->skel;
+	bool bounds = bpf_env_has_task_storage() && has_helper(BPF_FUNC_task_storage_get) &&
+		      has_helper(BPF_FUNC_find_vma);
+
+	c->cfi = !o->unwind_fp && !o->no_stacks && has_helper(BPF_FUNC_loop);
+	skel->rodata->unwind_cfi = c->cfi;
+	skel->rodata->find_stack_vma = bounds && !o->no_stacks;
+	bpf_map__set_max_entries(skel->maps.cfi_rows,
+				 c->cfi ? (o->unwind_rows ? o->unwind_rows : DEFAULT_UNWIND_ROWS) : 1);
+	if (!bpf_env_has_task_storage())
+		bpf_map__set_autocreate(skel->maps.stack_bounds_map, false);
+}
+
+bool funclat_unwinds_cfi(const struct funclat_collector *c)
+{
+	return c->cfi;
+}
+
+struct bpf_map *funclat_map(const struct funclat_collector *c, const char *name)
+{
+	return bpf_object__find_map_by_name(c->skel->obj, name);
 }
 
 /* Uprobe sessions (one program for entry and return, the return probe
@@ -158,8 +199,7 @@ int funclat_open(struct funclat_collector **out, const struct funclat_opts *o,
 	bpf_map__set_max_entries(c->skel->maps.stacks, o->stack_entries ? o->stack_entries : 16384);
 	if (o->stack_hist_entries)
 		bpf_map__set_max_entries(c->skel->maps.stack_hist, o->stack_hist_entries);
-	/* The shared unwinder's per-thread stack bounds need task storage,
-	 * which uprobe programs may not use; its knob is off by default. */
+	choose_unwinder(c, o);
 	err = funclat_bpf__load(c->skel);
 	if (err) {
 		bpf_env_explain_load_error("funclat", err);
@@ -530,6 +570,29 @@ void funclat_read_counters(struct funclat_collector *c, __u64 out[FCNT_NR])
 			out[id] += vals[i];
 	}
 	free(vals);
+}
+
+static const char *unwind_counter_name(__u32 id, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[UNW_CFI_WALKS - CFI_STOP_NR] = "unwind_cfi_walks",
+		[UNW_FP_WALKS - CFI_STOP_NR] = "unwind_fp_walks",
+		[UNW_FP_FALLBACKS - CFI_STOP_NR] = "unwind_fp_fallbacks",
+		[UNW_FIND_VMA - CFI_STOP_NR] = "unwind_stack_vma_lookups",
+		[UNW_NO_BOUNDS - CFI_STOP_NR] = "unwind_stack_vma_missing",
+	};
+
+	if (id >= CFI_STOP_NR)
+		return names[id - CFI_STOP_NR];
+	snprintf(buf, len, "unwind_cfi_stop_%s", cfi_stop_name(id));
+	return buf;
+}
+
+/* The same names record gives these counters, so reports read alike. */
+int funclat_drain_unwind_counters(struct funclat_collector *c, struct recording *rec)
+{
+	return collector_drain_counters(bpf_map__fd(c->skel->maps.unwind_counters), UNW_NR, rec,
+					unwind_counter_name);
 }
 
 void funclat_destroy(struct funclat_collector *c)

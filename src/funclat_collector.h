@@ -20,6 +20,8 @@ struct funclat_opts {
 	uint32_t sample_every;	/* 1 in N calls per thread; 0 or 1: all */
 	uint32_t stack_entries;	/* stacks map capacity */
 	uint32_t stack_hist_entries;
+	bool unwind_fp;		/* frame pointers only, no CFI tables */
+	uint32_t unwind_rows;	/* CFI row budget (cfi_rows capacity) */
 };
 
 struct funclat_collector;
@@ -33,6 +35,10 @@ int funclat_open(struct funclat_collector **out, const struct funclat_opts *opts
 /* True when uprobes are attached as sessions (kernel 6.13+): a call whose
  * entry is not sampled then takes no return trap. */
 bool funclat_uses_session(const struct funclat_collector *c);
+/* True when user stacks are walked with CFI tables (else frame pointers). */
+bool funclat_unwinds_cfi(const struct funclat_collector *c);
+/* A map of the loaded object, for the unwind table loader. */
+struct bpf_map *funclat_map(const struct funclat_collector *c, const char *name);
 /* Entry and return probes on path at file offset for target (pid -1: every
  * process). */
 int funclat_attach_uprobe(struct funclat_collector *c, __u32 target, int pid,
@@ -69,6 +75,9 @@ int funclat_for_each_stack(struct funclat_collector *c, funclat_stack_fn fn, voi
 int funclat_read_stack(struct funclat_collector *c, __u64 id, struct stack_trace *st);
 void funclat_read_counters(struct funclat_collector *c, __u64 out[FCNT_NR]);
 const char *funclat_counter_name(unsigned int id);
+struct recording;
+/* Adds the unwinder's counters (unwind_cfi_walks, ...) to rec, by name. */
+int funclat_drain_unwind_counters(struct funclat_collector *c, struct recording *rec);
 void funclat_destroy(struct funclat_collector *c);
 
 #endif
