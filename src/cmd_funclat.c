@@ -15,11 +15,13 @@
 #include "bpf_env.h"
 #include "commands.h"
 #include "funclat_collector.h"
+#include "funclat_procs.h"
 #include "funclat_report.h"
 #include "funclat_stacks.h"
 #include "funclat_targets.h"
 #include "launcher.h"
 #include "output_file.h"
+#include "recording.h"
 #include "util.h"
 
 #define MAX_PIDS		64
@@ -42,6 +44,8 @@ struct funclat_args {
 	bool all_stacks;
 	bool no_cost;
 	bool no_session;
+	bool unwind_fp;
+	uint32_t unwind_rows;
 	int verbose;
 	bool quiet;
 };
@@ -55,7 +59,7 @@ static void on_stop_signal(int sig)
 
 enum {
 	OPT_FORMAT = 1000, OPT_SAMPLE, OPT_MAX_RATE, OPT_NO_STACKS, OPT_STACKS, OPT_NO_COST,
-	OPT_NO_SESSION,
+	OPT_NO_SESSION, OPT_UNWIND, OPT_UNWIND_ROWS,
 };
 
 static const struct argp_option funclat_options[] = {
@@ -69,6 +73,8 @@ static const struct argp_option funclat_options[] = {
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not take the user stack at entry (no slow-call callers)" },
 	{ "stacks", OPT_STACKS, NULL, 0, "Also list the callers of all calls of every target (JSON: \"stacks\")" },
 	{ "no-session", OPT_NO_SESSION, NULL, 0, "Separate uprobes and uretprobes even where uprobe sessions exist (kernel 6.13+)" },
+	{ "unwind", OPT_UNWIND, "cfi|fp", 0, "User stacks from call frame information (default; works without frame pointers) or frame pointers only" },
+	{ "unwind-rows", OPT_UNWIND_ROWS, "N", 0, "CFI rows kept in the kernel (default 1048576, 8 bytes each)" },
 	{ "no-cost", OPT_NO_COST, NULL, 0, "Do not measure the per-call probe cost at start" },
 	{ "verbose", 'v', NULL, 0, "More messages (twice: libbpf debug output)" },
 	{ "quiet", 'q', NULL, 0, "Only errors on stderr" },
@@ -120,6 +126,16 @@ static error_t parse_funclat_opt(int key, char *arg, struct argp_state *state)
 	case OPT_STACKS: a->all_stacks = true; break;
 	case OPT_NO_COST: a->no_cost = true; break;
 	case OPT_NO_SESSION: a->no_session = true; break;
+	case OPT_UNWIND:
+		if (strcmp(arg, "cfi") && strcmp(arg, "fp"))
+			argp_failure(state, 2, 0, "invalid --unwind '%s' (cfi, fp)", arg);
+		a->unwind_fp = !strcmp(arg, "fp");
+		break;
+	case OPT_UNWIND_ROWS:
+		if (!parse_u64(arg, &v) || v < 1024 || v > (1u << 24))
+			argp_failure(state, 2, 0, "invalid --unwind-rows '%s' (1024 to 16777216)", arg);
+		a->unwind_rows = (uint32_t)v;
+		break;
 	case 'v': a->verbose++; break;
 	case 'q': a->quiet = true; break;
 	case ARGP_KEY_ARG:
@@ -179,9 +195,20 @@ static int check_pids(const struct funclat_args *a)
 	return 0;
 }
 
+/* Where process notifications go; procs is set once the object is loaded. */
+struct notify_ctx {
+	struct funclat_stacks *stacks;
+	struct funclat_procs *procs;
+};
+
 static void on_notify(void *ctx, const struct funclat_notify *n)
 {
-	funclat_stacks_note_process(ctx, n->tgid);
+	struct notify_ctx *nc = ctx;
+
+	if (nc->procs)
+		funclat_procs_note(nc->procs, n->tgid, n->reread);
+	else
+		funclat_stacks_note_process(nc->stacks, n->tgid);
 }
 
 static int attach_plan(struct funclat_collector *c, const struct funclat_plan *plan)
@@ -290,7 +317,8 @@ static void fill_cost(struct funclat_cost *cost, struct funclat_collector *c,
 }
 
 static int write_report(const struct funclat_args *a, const struct funclat_result *res,
-			size_t nr, const struct funclat_cost *cost, const __u64 counters[FCNT_NR])
+			size_t nr, const struct funclat_cost *cost, const __u64 counters[FCNT_NR],
+			const struct recording *named)
 {
 	FILE *out = stdout;
 
@@ -301,7 +329,7 @@ static int write_report(const struct funclat_args *a, const struct funclat_resul
 			return -errno;
 		}
 	}
-	funclat_write(out, a->format, res, nr, cost, counters);
+	funclat_write(out, a->format, res, nr, cost, counters, named);
 	if (out != stdout && fclose(out)) {
 		err_msg("cannot write %s: %s", a->output, strerror(errno));
 		return -EIO;
@@ -341,7 +369,7 @@ static void measure_cost(struct funclat_collector *c, struct funclat_cost *cost)
 
 /* Until the duration ends, the command exits or a signal comes. */
 static int trace(struct funclat_args *a, struct funclat_collector *c, struct launcher *child,
-		 struct funclat_stacks *stacks, struct funclat_cost *cost)
+		 struct notify_ctx *nc, struct funclat_cost *cost)
 {
 	uint64_t start, rate_ns, rate_entries = 0, maps_ns = 0;
 	int err;
@@ -354,11 +382,13 @@ static int trace(struct funclat_args *a, struct funclat_collector *c, struct lau
 			return err;
 	}
 	while (!should_stop(a, child, start)) {
-		funclat_poll(c, 100);
+		funclat_poll(c, nc->procs ? funclat_procs_next_due_ms(nc->procs, 100) : 100);
 		check_rate(c, a, &rate_ns, &rate_entries, &cost->max_rate_switched);
+		if (nc->procs)
+			funclat_procs_refresh(nc->procs);
 		/* The command's maps while it lives: it may exit at any time. */
 		if (child && now_ns() - maps_ns > 1000000000ULL) {
-			funclat_stacks_note_process(stacks, a->pids[0]);
+			funclat_stacks_note_process(nc->stacks, a->pids[0]);
 			maps_ns = now_ns();
 		}
 	}
@@ -369,20 +399,45 @@ static int trace(struct funclat_args *a, struct funclat_collector *c, struct lau
 	return 0;
 }
 
+/*
+ * Stacks need the processes' maps, and with CFI their unwind tables: for
+ * -p now, before any probe fires; the command's after its exec (until then
+ * it is a copy of waitprof); others as BPF reports them.
+ */
+static int start_procs(struct funclat_args *a, struct funclat_collector *c,
+		       struct notify_ctx *nc)
+{
+	int i;
+
+	if (a->no_stacks)
+		return 0;
+	nc->procs = funclat_procs_new(c, nc->stacks);
+	if (!nc->procs) {
+		err_msg("out of memory for process maps and unwind tables");
+		return -ENOMEM;
+	}
+	for (i = 0; i < a->nr_pids && !a->command; i++)
+		funclat_procs_note(nc->procs, a->pids[i], false);
+	return 0;
+}
+
 static int start(struct funclat_args *a, const struct funclat_plan *plan,
-		 struct funclat_stacks *stacks, struct funclat_collector **out,
+		 struct notify_ctx *nc, struct funclat_collector **out,
 		 struct funclat_cost *cost)
 {
 	struct funclat_opts o = {
 		.sample_every = a->sample_every, .min_ns = a->min_ns, .no_stacks = a->no_stacks,
 		.no_session = a->no_session, .follow_forks = true,
 		.syscalls = plan->nr_syscalls > 0, .filter_pids = a->nr_pids > 0,
+		.unwind_fp = a->unwind_fp, .unwind_rows = a->unwind_rows,
 	};
 	int i, err;
 
-	err = funclat_open(out, &o, on_notify, stacks);
+	err = funclat_open(out, &o, on_notify, nc);
 	for (i = 0; i < a->nr_pids && !err; i++)
 		err = funclat_trace_tgid(*out, a->pids[i]);
+	if (!err)
+		err = start_procs(a, *out, nc);
 	if (err)
 		return err;
 	if (!a->no_cost)
@@ -403,7 +458,8 @@ static int run(struct funclat_args *a)
 				     .max_rate = a->max_rate };
 	struct funclat_result *res = NULL;
 	struct funclat_collector *c = NULL;
-	struct funclat_stacks *stacks = NULL;
+	struct notify_ctx nc = {};
+	struct recording *named = NULL;
 	struct launcher *child = NULL;
 	struct funclat_plan plan = {};
 	__u64 counters[FCNT_NR] = {};
@@ -420,31 +476,37 @@ static int run(struct funclat_args *a)
 	err = funclat_plan_build(&plan, a->targets, a->nr_targets, a->pids, a->nr_pids);
 	if (err)
 		goto cleanup;
-	stacks = funclat_stacks_new();
+	nc.stacks = funclat_stacks_new();
+	named = rec_new();
 	res = calloc(plan.nr_targets, sizeof(*res));
-	if (!stacks || !res) {
+	if (!nc.stacks || !named || !res) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = start(a, &plan, stacks, &c, &cost);
+	err = start(a, &plan, &nc, &c, &cost);
 	if (!err)
-		err = trace(a, c, child, stacks, &cost);
+		err = trace(a, c, child, &nc, &cost);
 	if (err)
 		goto cleanup;
 	funclat_read_counters(c, counters);
-	err = build_results(c, &plan, stacks, a->all_stacks, res);
+	if (nc.procs)
+		err = funclat_procs_report(nc.procs, c, named);
+	if (!err)
+		err = build_results(c, &plan, nc.stacks, a->all_stacks, res);
 	if (err) {
 		err_msg("cannot read the BPF maps: %s", strerror(-err));
 		goto cleanup;
 	}
 	fill_cost(&cost, c, &plan, res);
-	err = write_report(a, res, plan.nr_targets, &cost, counters);
+	err = write_report(a, res, plan.nr_targets, &cost, counters, named);
 cleanup:
 	for (i = 0; res && i < plan.nr_targets; i++)
 		funclat_result_free(&res[i]);
 	free(res);
 	funclat_destroy(c);
-	funclat_stacks_free(stacks);
+	funclat_procs_free(nc.procs);
+	funclat_stacks_free(nc.stacks);
+	rec_free(named);
 	funclat_plan_free(&plan);
 	launcher_free(child, err != 0);
 	return err;

@@ -6,6 +6,7 @@
 #include "funclat_collector.h"
 #include "funclat_report.h"
 #include "json.h"
+#include "recording.h"
 
 #define PRECISION_TEXT "log-linear histogram, 8 sub-buckets per octave: a bucket spans at " \
 		       "most 12.5% of its value; a percentile is placed inside its bucket " \
@@ -220,8 +221,27 @@ static void text_result(FILE *out, const struct funclat_result *r)
 	text_stacks(out, r->slow, r->nr_slow);
 }
 
+/* As record's report says it: how the user stacks above were walked. */
+static void text_unwinder(FILE *out, const struct recording *named)
+{
+	__u64 cfi, fp;
+
+	if (!named)
+		return;
+	cfi = rec_get_counter(named, "unwind_cfi_walks");
+	fp = rec_get_counter(named, "unwind_fp_walks");
+	if (!cfi && !fp)
+		return;
+	fprintf(out, "unwinder: %llu CFI walks (%llu to the outermost frame), %llu frame-pointer "
+		"walks (%llu where CFI had no table)\n", (unsigned long long)cfi,
+		(unsigned long long)rec_get_counter(named, "unwind_cfi_stop_end"),
+		(unsigned long long)fp,
+		(unsigned long long)rec_get_counter(named, "unwind_fp_fallbacks"));
+}
+
 static void write_text(FILE *out, const struct funclat_result *res, size_t nr,
-		       const struct funclat_cost *cost, const __u64 counters[FCNT_NR])
+		       const struct funclat_cost *cost, const __u64 counters[FCNT_NR],
+		       const struct recording *named)
 {
 	char a[32], b[32];
 	unsigned int i;
@@ -249,6 +269,7 @@ static void write_text(FILE *out, const struct funclat_result *res, size_t nr,
 		if (counters[i] && i != FCNT_SAMPLED_OUT && i != FCNT_TRAMP_MAPPED)
 			fprintf(out, "note: %s: %llu\n", funclat_counter_name(i),
 				(unsigned long long)counters[i]);
+	text_unwinder(out, named);
 }
 
 static void json_histogram(FILE *out, const struct funclat_result *r)
@@ -317,7 +338,8 @@ static void json_result(FILE *out, const struct funclat_result *r)
 }
 
 static void write_json(FILE *out, const struct funclat_result *res, size_t nr,
-		       const struct funclat_cost *cost, const __u64 counters[FCNT_NR])
+		       const struct funclat_cost *cost, const __u64 counters[FCNT_NR],
+		       const struct recording *named)
 {
 	unsigned int i;
 
@@ -351,6 +373,9 @@ static void write_json(FILE *out, const struct funclat_result *res, size_t nr,
 	for (i = 0; i < FCNT_NR; i++)
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", funclat_counter_name(i),
 			(unsigned long long)counters[i]);
+	for (i = 0; named && i < named->nr_counters; i++)
+		fprintf(out, ",\"%s\":%llu", named->counters[i].name,
+			(unsigned long long)named->counters[i].value);
 	fputs("}}\n", out);
 }
 
@@ -383,17 +408,18 @@ static void write_csv(FILE *out, const struct funclat_result *res, size_t nr)
 }
 
 void funclat_write(FILE *out, enum funclat_format fmt, const struct funclat_result *res,
-		   size_t nr, const struct funclat_cost *cost, const __u64 counters[FCNT_NR])
+		   size_t nr, const struct funclat_cost *cost, const __u64 counters[FCNT_NR],
+		   const struct recording *named)
 {
 	switch (fmt) {
 	case FUNCLAT_JSON:
-		write_json(out, res, nr, cost, counters);
+		write_json(out, res, nr, cost, counters, named);
 		break;
 	case FUNCLAT_CSV:
 		write_csv(out, res, nr);
 		break;
 	default:
-		write_text(out, res, nr, cost, counters);
+		write_text(out, res, nr, cost, counters, named);
 		break;
 	}
 }

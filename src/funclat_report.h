@@ -62,7 +62,10 @@ double funclat_percentile_sums(const __u64 counts[HIST_NR_BUCKETS], const __u64 
 void funclat_result_finish(struct funclat_result *r);
 void funclat_result_free(struct funclat_result *r);
 
+struct recording;
+/* named: more counters by name (the unwinder's), NULL for none. */
 void funclat_write(FILE *out, enum funclat_format fmt, const struct funclat_result *res,
-		   size_t nr, const struct funclat_cost *cost, const __u64 counters[FCNT_NR]);
+		   size_t nr, const struct funclat_cost *cost, const __u64 counters[FCNT_NR],
+		   const struct recording *named);
 
 #endif
