@@ -245,48 +245,6 @@ static __always_inline __u32 map_trampolines(struct thread_calls *tc, struct sta
 	return w.seen;
 }
 
-/*
- * A CFI walk cannot go through a trampoline: the [uprobes] page has no
- * table, so the walk ends on the first one, the slot of the innermost call
- * in progress. That call's own entry stack starts at its real return
- * address: the frames up to the trampoline are joined to it. Its stack was
- * joined the same way, so nesting of any depth reads through.
- */
-struct tramp_splice {
-	struct stack_trace *st;
-	const struct stack_trace *outer;
-	__u64 tramp;
-	__u32 at;		/* index of the trampoline frame */
-};
-
-static long find_tramp_cb(__u32 i, void *data)
-{
-	struct tramp_splice *s = data;
-	__u64 idx = i;
-
-	__asm__ volatile("" : "+r"(idx));
-	if (idx >= MAX_STACK_DEPTH || idx >= s->st->nr)
-		return 1;
-	if (s->st->ips[idx] != s->tramp)
-		return 0;
-	s->at = idx;
-	return 1;
-}
-
-static long append_outer_cb(__u32 i, void *data)
-{
-	struct tramp_splice *s = data;
-	__u64 src = i, dst = s->at + i;
-
-	__asm__ volatile("" : "+r"(src));
-	__asm__ volatile("" : "+r"(dst));
-	if (src >= MAX_STACK_DEPTH || src >= s->outer->nr || dst >= MAX_STACK_DEPTH)
-		return 1;
-	s->st->ips[dst] = s->outer->ips[src];
-	s->st->nr = dst + 1;
-	return 0;
-}
-
 /* The innermost call in progress whose slot lies above sp: frames below
  * it were left by longjmp (a syscall's walk comes with no clean-up). */
 static __always_inline struct call_frame *innermost_call(struct thread_calls *tc, __u64 sp)
@@ -302,30 +260,34 @@ static __always_inline struct call_frame *innermost_call(struct thread_calls *tc
 	return NULL;
 }
 
+/*
+ * A CFI walk cannot go through a trampoline: the [uprobes] page has no
+ * table, so the walk ends on the first one, the slot of the innermost call
+ * in progress. That call's own entry stack starts at its real return
+ * address: the frames up to the trampoline are joined to it. Its stack was
+ * joined the same way, so nesting of any depth reads through.
+ */
 static __always_inline __u32 splice_trampoline(struct thread_calls *tc, struct stack_trace *st,
 					       __u64 sp)
 {
-	struct tramp_splice s = { .st = st, .tramp = tc->tramp_addr, .at = MAX_STACK_DEPTH };
 	struct call_frame *inner = innermost_call(tc, sp);
+	const struct stack_trace *outer;
 	__u64 at;
 
 	if (!inner)
 		return 0;
-	bpf_loop(MAX_STACK_DEPTH, find_tramp_cb, &s, 0);
-	at = s.at;
+	at = stack_find_frame(st, tc->tramp_addr);
 	__asm__ volatile("" : "+r"(at));
 	if (at >= MAX_STACK_DEPTH)
 		return 0;
-	s.outer = inner->stack_id ? bpf_map_lookup_elem(&stacks, &inner->stack_id) : NULL;
-	if (!s.outer) {
+	outer = inner->stack_id ? bpf_map_lookup_elem(&stacks, &inner->stack_id) : NULL;
+	if (!outer) {
 		/* Not sampled, or its stack was lost: the real caller at least. */
 		st->ips[at] = inner->ret_addr;
 		counter_add(FCNT_TRAMP_UNMAPPED, 1);
 		return 1;
 	}
-	st->nr = s.at;
-	st->flags |= s.outer->flags & STACK_TRUNCATED;
-	bpf_loop(MAX_STACK_DEPTH, append_outer_cb, &s, 0);
+	stack_join(st, at, outer);
 	counter_add(FCNT_TRAMP_MAPPED, 1);
 	return 1;
 }

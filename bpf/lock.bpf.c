@@ -471,69 +471,32 @@ static __always_inline void blame_holder(__u32 tgid, __u64 uaddr, __u64 start, _
  * the walk stops. The waiter's frames up to the trampoline are joined to
  * the caller's stack the entry probe took, from the real return address on.
  */
-struct splice {
-	struct stack_trace *st;		/* the waiter's stack, rewritten in place */
-	const struct stack_trace *outer;
-	__u64 tramp;
-	__u32 at;			/* index of the trampoline frame */
-};
-
-static long find_tramp_cb(__u32 i, void *data)
-{
-	struct splice *s = data;
-	__u64 idx = i;
-
-	/* One register for the check and the index (see funclat.bpf.c). */
-	__asm__ volatile("" : "+r"(idx));
-	if (idx >= MAX_STACK_DEPTH || idx >= s->st->nr)
-		return 1;
-	if (s->st->ips[idx] != s->tramp)
-		return 0;
-	s->at = idx;
-	return 1;
-}
-
-static long append_outer_cb(__u32 i, void *data)
-{
-	struct splice *s = data;
-	__u64 src = i, dst = s->at + i;
-
-	__asm__ volatile("" : "+r"(src));
-	__asm__ volatile("" : "+r"(dst));
-	if (src >= MAX_STACK_DEPTH || src >= s->outer->nr || dst >= MAX_STACK_DEPTH)
-		return 1;
-	s->st->ips[dst] = s->outer->ips[src];
-	s->st->nr = dst + 1;
-	return 0;
-}
-
 static __always_inline __u64 unhide_lock_caller(__u32 tid, __u64 stack_id)
 {
 	struct uprobe_state *us = bpf_map_lookup_elem(&uprobe_calls, &tid);
-	struct splice s = { .at = MAX_STACK_DEPTH };
-	const struct stack_trace *inner;
+	const struct stack_trace *inner, *outer;
+	struct stack_trace *st;
+	__u64 tramp = 0, id;
 	long err = 0;
-	__u64 id;
+	__u32 at;
 
 	if (!us || !us->stack_id || !stack_id ||
-	    bpf_probe_read_user(&s.tramp, sizeof(s.tramp), (void *)us->ret_slot) ||
-	    s.tramp == us->ret_addr)
+	    bpf_probe_read_user(&tramp, sizeof(tramp), (void *)us->ret_slot) ||
+	    tramp == us->ret_addr)
 		return stack_id;
 	inner = bpf_map_lookup_elem(&stacks, &stack_id);
-	s.outer = bpf_map_lookup_elem(&stacks, &us->stack_id);
-	s.st = stack_scratch_get();
-	if (!inner || !s.outer || !s.st)
+	outer = bpf_map_lookup_elem(&stacks, &us->stack_id);
+	st = stack_scratch_get();
+	if (!inner || !outer || !st)
 		return stack_id;
-	__builtin_memcpy(s.st, inner, sizeof(*s.st));
-	bpf_loop(MAX_STACK_DEPTH, find_tramp_cb, &s, 0);
-	if (s.at >= MAX_STACK_DEPTH) {
+	__builtin_memcpy(st, inner, sizeof(*st));
+	at = stack_find_frame(st, tramp);
+	if (at >= MAX_STACK_DEPTH) {
 		lcounter_add(LCNT_TRAMP_UNMAPPED, 1);
 		return stack_id;
 	}
-	s.st->nr = s.at;
-	s.st->flags |= s.outer->flags & STACK_TRUNCATED;
-	bpf_loop(MAX_STACK_DEPTH, append_outer_cb, &s, 0);
-	id = stack_store(s.st, &err);
+	stack_join(st, at, outer);
+	id = stack_store(st, &err);
 	if (!id) {
 		lcounter_add(LCNT_DROP_STACK_FULL, 1);
 		return stack_id;

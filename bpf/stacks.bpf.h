@@ -291,4 +291,67 @@ static __always_inline __u64 capture_user_stack(const struct user_regs *regs,
 	return stack_store(st, err);
 }
 
+/*
+ * A uretprobe replaces a probed call's return address with its trampoline,
+ * where the walk stops (the [uprobes] page has no unwind table). The frames
+ * up to the trampoline are joined to the stack the entry probe took from
+ * the real return address on: stack_find_frame() then stack_join().
+ */
+struct stack_splice {
+	struct stack_trace *st;
+	const struct stack_trace *outer;
+	__u64 addr;
+	__u32 at;
+};
+
+static long splice_find_cb(__u32 i, void *data)
+{
+	struct stack_splice *s = data;
+	__u64 idx = i;
+
+	/* One register for the check and the index, or the verifier sees an
+	 * unbounded access. */
+	__asm__ volatile("" : "+r"(idx));
+	if (idx >= MAX_STACK_DEPTH || idx >= s->st->nr)
+		return 1;
+	if (s->st->ips[idx] != s->addr)
+		return 0;
+	s->at = idx;
+	return 1;
+}
+
+static long splice_append_cb(__u32 i, void *data)
+{
+	struct stack_splice *s = data;
+	__u64 src = i, dst = s->at + i;
+
+	__asm__ volatile("" : "+r"(src));
+	__asm__ volatile("" : "+r"(dst));
+	if (src >= MAX_STACK_DEPTH || src >= s->outer->nr || dst >= MAX_STACK_DEPTH)
+		return 1;
+	s->st->ips[dst] = s->outer->ips[src];
+	s->st->nr = dst + 1;
+	return 0;
+}
+
+/* Index of the first frame at addr, or MAX_STACK_DEPTH. */
+static __always_inline __u32 stack_find_frame(struct stack_trace *st, __u64 addr)
+{
+	struct stack_splice s = { .st = st, .addr = addr, .at = MAX_STACK_DEPTH };
+
+	bpf_loop(MAX_STACK_DEPTH, splice_find_cb, &s, 0);
+	return s.at;
+}
+
+/* Replaces st's frames from index at on with outer's frames. */
+static __always_inline void stack_join(struct stack_trace *st, __u32 at,
+				       const struct stack_trace *outer)
+{
+	struct stack_splice s = { .st = st, .outer = outer, .at = at };
+
+	st->nr = at;
+	st->flags |= outer->flags & STACK_TRUNCATED;
+	bpf_loop(MAX_STACK_DEPTH, splice_append_cb, &s, 0);
+}
+
 #endif /* WAITPROF_STACKS_BPF_H */
