@@ -168,10 +168,12 @@ def test_refusals_and_options(tmp):
     p, rep = funclat(os.path.join(tmp, "min.json"), [f"{WORK}:timed_call", "syscall:getppid"],
                      [WORK, "truth", "10"], "-m", "500", "--no-cost")
     f = by_target(rep)
-    check(f["timed_call"]["count"] == 10 and f["syscall:getppid"]["count"] == 0 and
-          rep["counters"]["filtered_by_min"] == 334,
-          f"-m 500: 10 of 11 timed_call (one is 100 us), 0 getppid, "
-          f"{rep['counters']['filtered_by_min']} filtered")
+    # On a loaded machine the 100 us call can take over 500 us: then it is
+    # timed, not filtered. Every call is one or the other.
+    n, filtered = f["timed_call"]["count"], rep["counters"]["filtered_by_min"]
+    check(n in (10, 11) and f["syscall:getppid"]["count"] == 0 and n + filtered == 11 + 333,
+          f"-m 500: {n} of 11 timed_call (one is 100 us), "
+          f"{f['syscall:getppid']['count']} getppid, {filtered} filtered (11 + 333 calls)")
     # A stripped library's internal functions from its build-id debug file.
     if os.path.isdir("/usr/lib/debug/.build-id") and run(
             ["dpkg", "-s", "libc6-dbg"], check=False).returncode == 0:
