@@ -391,7 +391,7 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	copy_comm(ts->comm, prev);
 	ts->off_ts = now;
 	ts->wake_ts = 0;
-	if (runnable_from_schedinfo)
+	if (runnable_from_schedinfo && bpf_core_field_exists(prev->sched_info.run_delay))
 		ts->run_delay = prev->sched_info.run_delay;
 	ts->waker_tid = 0;
 	ts->waker_seen = 0;

@@ -122,8 +122,8 @@ static void set_rodata(struct offcpu_bpf *skel, const struct offcpu_opts *o)
 	ro->capture_wakers = o->capture_wakers;
 }
 
-/* The scheduler's per-task run-queue accounting (CONFIG_SCHED_INFO). */
-static bool has_sched_info(void)
+/* Whether the kernel's struct has the member, by its BTF. */
+static bool kernel_has_member(const char *type, const char *member)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	const struct btf_member *m;
@@ -133,10 +133,10 @@ static bool has_sched_info(void)
 
 	if (!vmlinux)
 		return false;
-	id = btf__find_by_name_kind(vmlinux, "sched_info", BTF_KIND_STRUCT);
+	id = btf__find_by_name_kind(vmlinux, type, BTF_KIND_STRUCT);
 	t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
 	for (i = 0, m = t ? btf_members(t) : NULL; t && i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(vmlinux, m->name_off), "last_queued"))
+		if (!strcmp(btf__name_by_offset(vmlinux, m->name_off), member))
 			found = true;
 	btf__free(vmlinux);
 	return found;
@@ -151,12 +151,14 @@ static void choose_programs(struct offcpu_collector *c, const struct offcpu_opts
 	/* sched_waking only names wakers: off unless something reads them
 	 * (~140 ns a wakeup saved); sched_wakeup stamps the runnable time. */
 	bool need_waker = o->capture_wakers || o->emit_events;
-	/* --events need CLOCK_MONOTONIC times: bpf_ktime_get_ns. */
-	bool rq_clock = btf && !o->emit_events;
+	/* --events need CLOCK_MONOTONIC times: bpf_ktime_get_ns. The runqueue
+	 * is reached through the CFS runqueue (CONFIG_FAIR_GROUP_SCHED). */
+	bool rq_clock = btf && !o->emit_events && kernel_has_member("cfs_rq", "rq");
 	/* On the runqueue clock the scheduler's own accounting splits blocked
 	 * from runnable time (~80 ns a wakeup saved); --wakers pairs wakers
 	 * with the wakeups sched_wakeup sees. */
-	bool schedinfo = rq_clock && !o->capture_wakers && has_sched_info();
+	bool schedinfo = rq_clock && !o->capture_wakers &&
+			 kernel_has_member("sched_info", "last_queued");
 
 	c->btf_mode = btf;
 	skel->rodata->rq_clock = rq_clock;
