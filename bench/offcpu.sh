@@ -26,19 +26,23 @@ for mode in free pinned; do
 	pin=""
 	[[ $mode == pinned ]] && pin="taskset -c 1"
 	: >"$tmp/untraced.$mode" >"$tmp/waitprof.$mode" >"$tmp/offcputime.$mode"
+	: >"$tmp/waitprof-offcpu.$mode"
 	for r in $(seq "$repeats"); do
 		plain "$pin" >>"$tmp/untraced.$mode"
 		under "$pin" "$waitprof" record -o "$tmp/w.data" >>"$tmp/waitprof.$mode"
+		# What offcputime does: off-CPU time only, no lock tracing.
+		under "$pin" "$waitprof" record --no-locks -o "$tmp/w.data" \
+			>>"$tmp/waitprof-offcpu.$mode"
 		under "$pin" "$offcputime" >>"$tmp/offcputime.$mode"
 		echo "bench: $mode round $r/$repeats" >&2
 	done
 done
 
-printf '%-8s %-12s %12s %8s\n' mode tool "ns/round" ratio
+printf '%-8s %-16s %12s %8s\n' mode tool "ns/round" ratio
 for mode in free pinned; do
 	base=$(median <"$tmp/untraced.$mode")
-	for tool in untraced waitprof offcputime; do
+	for tool in untraced waitprof waitprof-offcpu offcputime; do
 		m=$(median <"$tmp/$tool.$mode")
-		printf '%-8s %-12s %12.1f %7.2fx\n' "$mode" "$tool" "$m" "$(echo "$m / $base" | bc -l)"
+		printf '%-8s %-16s %12.1f %7.2fx\n' "$mode" "$tool" "$m" "$(echo "$m / $base" | bc -l)"
 	done
 done
