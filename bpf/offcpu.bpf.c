@@ -287,7 +287,10 @@ static __always_inline void notify_new_process(__u32 tgid)
  * same user registers, syscall and state is almost always at the same place, so
  * the ids are reused from a small per-thread cache; every
  * cache_verify_every-th hit is walked anyway and disagreements are counted,
- * which is how the report proves the cache safe.
+ * which is how the report proves the cache safe. A preempted thread is not:
+ * inside a syscall its user registers stay those of the entry while the
+ * kernel can preempt it at any of many points (on a loaded machine 3-7% of
+ * such hits had another kernel stack), and in user mode its ip moves anyway.
  */
 static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 					struct thread_state *ts, __u32 tgid, __u8 state)
@@ -301,7 +304,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 	user = !(prev->flags & PF_KTHREAD);
 	if (user)
 		read_user_regs(prev, &regs);
-	if (user && stack_cache) {
+	if (user && stack_cache && state != OFFCPU_PREEMPTED) {
 		for (i = 0; i < STACK_CACHE_WAYS; i++) {
 			if (ts->cache[i].ip == regs.ip && ts->cache[i].sp == regs.sp &&
 			    ts->cache[i].bp == regs.bp &&
@@ -338,7 +341,7 @@ static __always_inline void take_stacks(void *ctx, struct task_struct *prev,
 	}
 	if (user)
 		notify_new_process(tgid);
-	if (!user || !stack_cache)
+	if (!user || !stack_cache || state == OFFCPU_PREEMPTED)
 		return;
 	e = &ts->cache[ts->cache_next & (STACK_CACHE_WAYS - 1)];
 	ts->cache_next++;
