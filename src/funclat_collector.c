@@ -14,6 +14,7 @@
 #include "funclat.skel.h"
 #include "funclat_collector.h"
 #include "offcpu_collector.h"
+#include "unwind_loader.h"
 #include "util.h"
 
 #define CALIB_TARGET FUNCLAT_MAX_TARGETS
@@ -570,22 +571,6 @@ void funclat_read_counters(struct funclat_collector *c, __u64 out[FCNT_NR])
 			out[id] += vals[i];
 	}
 	free(vals);
-}
-
-static const char *unwind_counter_name(__u32 id, char *buf, size_t len)
-{
-	static const char *const names[] = {
-		[UNW_CFI_WALKS - CFI_STOP_NR] = "unwind_cfi_walks",
-		[UNW_FP_WALKS - CFI_STOP_NR] = "unwind_fp_walks",
-		[UNW_FP_FALLBACKS - CFI_STOP_NR] = "unwind_fp_fallbacks",
-		[UNW_FIND_VMA - CFI_STOP_NR] = "unwind_stack_vma_lookups",
-		[UNW_NO_BOUNDS - CFI_STOP_NR] = "unwind_stack_vma_missing",
-	};
-
-	if (id >= CFI_STOP_NR)
-		return names[id - CFI_STOP_NR];
-	snprintf(buf, len, "unwind_cfi_stop_%s", cfi_stop_name(id));
-	return buf;
 }
 
 /* The same names record gives these counters, so reports read alike. */

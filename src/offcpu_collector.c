@@ -11,6 +11,7 @@
 #include "cfi_table.h"
 #include "offcpu.skel.h"
 #include "offcpu_collector.h"
+#include "unwind_loader.h"
 #include "util.h"
 
 struct offcpu_collector {
@@ -302,22 +303,6 @@ void offcpu_detach(struct offcpu_collector *c)
 	offcpu_bpf__detach(c->skel);
 	/* Deliver what was queued before detaching. */
 	ring_buffer__consume(c->notify_rb);
-}
-
-static const char *unwind_counter_name(__u32 id, char *buf, size_t len)
-{
-	static const char *const names[] = {
-		[UNW_CFI_WALKS - CFI_STOP_NR] = "unwind_cfi_walks",
-		[UNW_FP_WALKS - CFI_STOP_NR] = "unwind_fp_walks",
-		[UNW_FP_FALLBACKS - CFI_STOP_NR] = "unwind_fp_fallbacks",
-		[UNW_FIND_VMA - CFI_STOP_NR] = "unwind_stack_vma_lookups",
-		[UNW_NO_BOUNDS - CFI_STOP_NR] = "unwind_stack_vma_missing",
-	};
-
-	if (id >= CFI_STOP_NR)
-		return names[id - CFI_STOP_NR];
-	snprintf(buf, len, "unwind_cfi_stop_%s", cfi_stop_name(id));
-	return buf;
 }
 
 /* Sums a per-CPU array of counters into named recording counters. */

@@ -183,3 +183,21 @@ void unwind_loader_report(const struct unwind_loader *l, struct recording *rec)
 	rec_add_counter(rec, "unwind_mappings_over_budget", l->over_budget);
 	rec_add_counter(rec, "unwind_load_us", l->load_ns / 1000);
 }
+
+/* Names of the unwinder's counters (enum unwind_counter), for the
+ * recording. */
+const char *unwind_counter_name(unsigned int id, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[UNW_CFI_WALKS - CFI_STOP_NR] = "unwind_cfi_walks",
+		[UNW_FP_WALKS - CFI_STOP_NR] = "unwind_fp_walks",
+		[UNW_FP_FALLBACKS - CFI_STOP_NR] = "unwind_fp_fallbacks",
+		[UNW_FIND_VMA - CFI_STOP_NR] = "unwind_stack_vma_lookups",
+		[UNW_NO_BOUNDS - CFI_STOP_NR] = "unwind_stack_vma_missing",
+	};
+
+	if (id >= CFI_STOP_NR)
+		return names[id - CFI_STOP_NR];
+	snprintf(buf, len, "unwind_cfi_stop_%s", cfi_stop_name(id));
+	return buf;
+}

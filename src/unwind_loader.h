@@ -8,6 +8,7 @@
 #ifndef WAITPROF_UNWIND_LOADER_H
 #define WAITPROF_UNWIND_LOADER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bpf_map;
@@ -20,6 +21,9 @@ struct unwind_loader *unwind_loader_new(struct bpf_map *rows, struct bpf_map *pr
 void unwind_loader_free(struct unwind_loader *l);
 /* (Re)loads a process's tables; 0 or a negative errno (process gone, ...). */
 int unwind_loader_load(struct unwind_loader *l, int pid);
+/* The name of an unwinder counter (enum unwind_counter in bpf/stack.h), in
+ * buf when it has to be made. */
+const char *unwind_counter_name(unsigned int id, char *buf, size_t len);
 /* Adds the loader's figures to the recording's counters. */
 void unwind_loader_report(const struct unwind_loader *l, struct recording *rec);
 
