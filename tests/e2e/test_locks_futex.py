@@ -46,8 +46,21 @@ def frame_names(entries, key="callsites"):
     return {f["name"] for e in entries for s in e[key] for f in s["frames"]}
 
 
+def tracefs_mounted():
+    return any(line.split()[2] == "tracefs" for line in open("/proc/self/mounts"))
+
+
 # ---- mutex ----
+# The futex syscall tracepoints need tracefs for their ids; a fresh machine
+# has none mounted: waitprof mounts it for the lookup and leaves the mount
+# table as it found it.
+mounted_before = tracefs_mounted()
 data, truth, rep = record("mutex", "mutex", "-t", "4", "-n", "60", "-u", "2000")
+check(tracefs_mounted() == mounted_before,
+      f"tracefs mount state unchanged by recording (mounted: {mounted_before})")
+header = run([WAITPROF, "report", data]).stdout
+want = "raw_tp sys_enter/exit" if raw else "syscall tracepoints"
+check(f"futex ({want})" in header, f"futex waits traced through {want}")
 t = truth["contended_mu"]
 ls = locks_at(rep, t["pid"], t["addr"])
 check(len(ls) == 1, f"mutex: one lock entry at contended_mu's address ({len(ls)})")
