@@ -69,7 +69,7 @@ static const struct argp_option record_options[] = {
 	{ "stack-size", OPT_STACK_SIZE, "N", 0, "Unique stacks kept (default 16384)" },
 	{ "no-stack-cache", OPT_NO_CACHE, NULL, 0, "Walk both stacks on every switch (slower, for checking)" },
 	{ "verify-every", OPT_VERIFY, "N", 0, "Re-walk every Nth stack cache hit and count disagreements (default 64, 0 = never)" },
-	{ "force-raw-tp", OPT_RAW_TP, NULL, 0, "Use raw tracepoints even where tp_btf works (tests the fallback)" },
+	{ "force-raw-tp", OPT_RAW_TP, NULL, 0, "Use raw tracepoints even where tp_btf or the futex syscall tracepoints work (tests the fallback)" },
 	{ "no-follow-forks", OPT_NO_FOLLOW, NULL, 0, "With -p or a command, do not trace child processes" },
 	{ "unwind", OPT_UNWIND, "cfi|fp", 0, "User stacks from call frame information (default; works without frame pointers) or frame pointers only" },
 	{ "max-processes", OPT_MAX_PROCS, "N", 0, "Processes whose maps are kept for symbolizing (default 4096): the user-space memory bound" },
