@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h"
 #include "json.h"
 #include "modality.h"
 #include "report.h"
@@ -193,6 +194,34 @@ static void write_recording_info(FILE *out, const struct recording *rec)
 	fputc('}', out);
 }
 
+/* "findings":[{subject, text, cause, slow_ns}]: what the text report leads with. */
+static int write_findings(FILE *out, const struct recording *rec, const struct report_opts *o)
+{
+	struct findings f;
+	size_t i;
+	int err;
+
+	err = findings_collect(rec, o, &f);
+	if (err)
+		return err;
+	fputs("\"findings\":[", out);
+	for (i = 0; i < f.nr; i++) {
+		fputs(i ? ",\n{\"subject\":" : "\n{\"subject\":", out);
+		json_write_string(out, f.items[i].subject);
+		fputs(",\"text\":", out);
+		json_write_string(out, f.items[i].text);
+		fputs(",\"cause\":", out);
+		if (f.items[i].cause[0])
+			json_write_string(out, f.items[i].cause);
+		else
+			fputs("null", out);
+		fprintf(out, ",\"slow_ns\":%.0f}", f.items[i].slow_ns);
+	}
+	fputs("]", out);
+	findings_free(&f);
+	return 0;
+}
+
 int report_json(FILE *out, const struct recording *rec, const struct report_opts *o)
 {
 	struct named_stack *ns = malloc(sizeof(*ns));
@@ -217,6 +246,9 @@ int report_json(FILE *out, const struct recording *rec, const struct report_opts
 	fputs(",\n", out);
 	if (!err)
 		err = report_locks_json(out, rec);
+	fputs(",\n", out);
+	if (!err)
+		err = write_findings(out, rec, o);
 	fputs("}\n", out);
 	offcpu_agg_free(&agg);
 out:

@@ -91,6 +91,9 @@ if l:
           f"the finding names the holders' fdatasync: {cause!r}")
     check("<- mode 1" in text and "<- mode 2" in text and "antimode" in text,
           "the lock's histogram marks its modes and the antimode")
+    found = [f for f in report_json(data)["findings"] if f["subject"].startswith("journal_mu")]
+    check(found and "fdatasync" in (found[0]["cause"] or "") and found[0]["slow_ns"] > 0,
+          f"JSON findings carry the lock's finding and cause: {found[:1]}")
 
 # With --uprobes the probes' traps lengthen every acquisition; a longer pause
 # keeps the lock about as busy as without them.
