@@ -99,6 +99,16 @@ static void print_frames(FILE *out, const struct named_stack *ns, const char *ta
 	}
 }
 
+/* Bytes beyond one per column: UTF-8 continuation bytes. */
+static int utf8_extra(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) == 0x80;
+	return n;
+}
+
 static int hist_row(unsigned int bucket)
 {
 	return bucket == 0 ? 0 : bucket == HIST_OVERFLOW ? HIST_NR_OCTAVES + 1 :
@@ -155,7 +165,9 @@ void report_print_histogram(FILE *out, const __u64 *counts, const struct modalit
 			snprintf(hi, sizeof(hi), "...");
 		else
 			format_duration_ns(hi, sizeof(hi), (double)hist_bucket_lower(hi_b));
-		fprintf(out, "      %10s .. %-10s |%-*.*s| %llu", lo, hi, HIST_BAR_WIDTH, bar,
+		/* Widths in columns: "µ" is two bytes. */
+		fprintf(out, "      %*s .. %-*s |%-*.*s| %llu", 10 + utf8_extra(lo), lo,
+			10 + utf8_extra(hi), hi, HIST_BAR_WIDTH, bar,
 			"########################################", (unsigned long long)rows[r]);
 		print_marks(out, m, r);
 		fputc('\n', out);
