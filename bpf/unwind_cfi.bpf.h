@@ -15,8 +15,12 @@
 
 #define CFI_CONTINUE	CFI_STOP_NR	/* not a stop: take the next frame */
 
+/* Mappable: user space copies new rows straight in (a batch update of 30k
+ * rows took 6.5 ms, the window in which a new process's stacks are walked
+ * with frame pointers only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);		/* the row budget, set by user space */
 	__type(key, __u32);
 	__type(value, struct cfi_row);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -17,6 +19,8 @@ struct loaded_proc {
 
 struct unwind_loader {
 	int rows_fd;
+	struct cfi_row *rows;	/* the rows map, mapped; NULL: write by syscall */
+	size_t rows_len;
 	int procs_fd;
 	int epoch_fd;
 	uint32_t max_rows;
@@ -30,6 +34,16 @@ struct unwind_loader {
 	uint64_t loads, failures, over_budget, load_ns;
 };
 
+static void map_rows(struct unwind_loader *l)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	l->rows_len = ((size_t)l->max_rows * sizeof(struct cfi_row) + page - 1) / page * page;
+	p = mmap(NULL, l->rows_len, PROT_READ | PROT_WRITE, MAP_SHARED, l->rows_fd, 0);
+	l->rows = p == MAP_FAILED ? NULL : p;
+}
+
 struct unwind_loader *unwind_loader_new(struct bpf_map *rows, struct bpf_map *procs,
 					struct bpf_map *epoch)
 {
@@ -41,6 +55,7 @@ struct unwind_loader *unwind_loader_new(struct bpf_map *rows, struct bpf_map *pr
 	l->procs_fd = bpf_map__fd(procs);
 	l->epoch_fd = bpf_map__fd(epoch);
 	l->max_rows = bpf_map__max_entries(rows);
+	map_rows(l);
 	l->cache = cfi_cache_new();
 	l->proc = calloc(1, sizeof(*l->proc));
 	if (!l->cache || !l->proc) {
@@ -54,6 +69,8 @@ void unwind_loader_free(struct unwind_loader *l)
 {
 	if (!l)
 		return;
+	if (l->rows)
+		munmap(l->rows, l->rows_len);
 	cfi_cache_free(l->cache);
 	cfi_pool_free(&l->pool);
 	free(l->proc);
@@ -106,6 +123,14 @@ static int write_new_rows(struct unwind_loader *l)
 
 	if (!n)
 		return 0;
+	if (l->rows) {
+		/* Rows before the process entries that point at them: the
+		 * map update of the entry orders the stores. */
+		memcpy(&l->rows[l->rows_written], &l->pool.rows[l->rows_written],
+		       (size_t)n * sizeof(*l->rows));
+		l->rows_written = end;
+		return 0;
+	}
 	keys = malloc(n * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
