@@ -209,19 +209,22 @@ void proc_tracker_note(struct proc_tracker *t, int pid, bool reread_soon)
 		read_proc(t, p, now);
 	}
 	if (reread_soon && !p->gone) {
-		p->rereads = 3;
-		p->due_ns = now + 5 * MS;
+		p->rereads = 4;
+		p->due_ns = now + 1 * MS;
 	}
 }
 
-/* After exec, ld.so maps the libraries within milliseconds, dlopen may
- * follow: read at +5, +25 and +125 ms, then every REFRESH_PERIOD_NS. */
+/* After exec, ld.so maps the libraries within a millisecond or so, dlopen
+ * may follow: read at +1, +5, +25 and +125 ms, then every
+ * REFRESH_PERIOD_NS. Until a read, the process's stacks are walked with
+ * frame pointers only; a read whose maps did not change costs a parse. */
 static uint64_t next_read_delay(struct tracked_proc *p)
 {
 	if (!p->rereads)
 		return REFRESH_PERIOD_NS;
 	p->rereads--;
-	return p->rereads == 2 ? 20 * MS : p->rereads == 1 ? 100 * MS : REFRESH_PERIOD_NS;
+	return p->rereads == 3 ? 4 * MS : p->rereads == 2 ? 20 * MS :
+	       p->rereads == 1 ? 100 * MS : REFRESH_PERIOD_NS;
 }
 
 void proc_tracker_refresh(struct proc_tracker *t, bool all)
