@@ -68,9 +68,11 @@ static bool critical_section(const struct recording *rec, const struct lock_entr
 	return false;
 }
 
+/* The thread library's lock operations, waits and wakes both: a holder
+ * preempted in its own unlock's wake is not what it blocked on. */
 static bool is_lock_frame(const char *n)
 {
-	return strstr(n, "lll_lock_wait") || strstr(n, "pthread_mutex_lock") ||
+	return strstr(n, "lll_lock") || strstr(n, "pthread_mutex_") ||
 	       strstr(n, "pthread_rwlock_") || strstr(n, "pthread_cond_");
 }
 
@@ -116,11 +118,13 @@ static void describe_cause(char *buf, size_t len, const char *fn, const struct n
 		off += snprintf(buf + off, len - off, " <- ... <- %s", ns->frames[upto].name);
 	format_duration_ns(dur, sizeof(dur), (double)total_ns);
 	if (off < (int)len)
-		snprintf(buf + off, len - off, " (%s in %llu waits)", dur, (unsigned long long)count);
+		snprintf(buf + off, len - off, " (%s blocked in %llu waits)", dur,
+			 (unsigned long long)count);
 }
 
-/* The holders' largest off-CPU stack inside their critical section, with
- * the time of every stack (other kernel paths) blocking in the same call. */
+/* The holders' largest blocked stack inside their critical section, with
+ * the time of every stack (other kernel paths) blocking in the same call.
+ * Blocked time only: a preempted holder waited for a CPU, not for I/O. */
 static void find_cause(const struct recording *rec, const struct lock_entry *e,
 		       const struct offcpu_agg *agg, struct named_stack *ns, struct finding *it)
 {
@@ -134,7 +138,8 @@ static void find_cause(const struct recording *rec, const struct lock_entry *e,
 	for (i = 0; i < agg->nr; i++) {
 		const struct offcpu_entry *o = &agg->entries[i];
 
-		if (o->tgid != e->pid || (best && o->total_ns <= best->total_ns))
+		if (o->tgid != e->pid || !o->blocked_ns ||
+		    (best && o->blocked_ns <= best->blocked_ns))
 			continue;
 		stack_names(rec, o->user_stack_id, o->tgid, ns);
 		if (holder_frame(ns, fn) >= 0)
@@ -151,7 +156,7 @@ static void find_cause(const struct recording *rec, const struct lock_entry *e,
 			continue;
 		stack_names(rec, o->user_stack_id, o->tgid, ns);
 		if (ns->nr && !strcmp(ns->frames[0].name, call) && holder_frame(ns, fn) >= 0) {
-			total_ns += o->total_ns;
+			total_ns += o->blocked_ns;
 			count += o->count;
 		}
 	}
