@@ -75,7 +75,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 {
 	char name[192], total[32], avg[32], p50[32], p99[32], max[32], finding[512];
 	struct lock_latency lat;
-	struct modality m;
+	struct modality head, m;	/* the lock's verdict; the other views' */
 
 	lock_display_name(e, name, sizeof(name));
 	lock_entry_latency(e, &lat);
@@ -96,8 +96,8 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 			(unsigned long long)e->acquisitions, agg->sampled ? " sampled" : "",
 			(unsigned long long)e->failed_acquisitions);
 	fprintf(out, "  avg %s  p50 %s  p99 %s  max %s\n", avg, p50, p99, max);
-	modality_analyze(lat.counts, lat.sums, &m);
-	modality_describe(finding, sizeof(finding), &m, lat.what);
+	modality_analyze(lat.counts, lat.sums, &head);
+	modality_describe(finding, sizeof(finding), &head, lat.what);
 	fprintf(out, "    %s: %s\n", name, finding);
 	if (!lat.waits && e->contentions) {
 		modality_analyze(e->hist_count, e->hist_sum_ns, &m);
@@ -121,8 +121,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 			"    %s (hold times): %s\n", total, (unsigned long long)e->holds, p50, p99,
 			max, name, finding);
 	}
-	modality_analyze(lat.counts, lat.sums, &m);
-	report_print_histogram(out, lat.counts, &m);
+	report_print_histogram(out, lat.counts, &head);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
 	print_sites(out, rec, e, e->acq_callsites, e->nr_acq_callsites,
 		    "acquirers (uprobes: every lock call)", ns);
