@@ -11,13 +11,9 @@ set -euo pipefail
 build=${1:-build}
 rounds=${2:-200000}
 repeats=${3:-5}
-here=$(cd "$(dirname "$0")" && pwd)
-waitprof=$build/waitprof
-[[ -x $waitprof ]] || { echo "bench: build waitprof first ($waitprof)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cc -O2 -o "$tmp/pingpong" "$here/pingpong.c"
-
+. "$(dirname "$0")/bench_lib.sh"
+bench_need waitprof
+bench_tmp
 . "$here/pingpong_lib.sh"
 
 for mode in ${MODES:-free pinned}; do

@@ -13,12 +13,13 @@ set -euo pipefail
 build=${1:-build}
 calls=${2:-20000}
 repeats=${3:-5}
-waitprof=$build/waitprof
+. "$(dirname "$0")/bench_lib.sh"
 work=$build/tests/workloads/funclat_work
 funclatency=${FUNCLATENCY:-/usr/sbin/funclatency}
-[[ -x $waitprof && -x $work ]] || { echo "bench: build waitprof and funclat_work first" >&2; exit 1; }
+bench_need waitprof
+[[ -x $work ]] || bench_fail "build funclat_work first ($work)"
 work=$(realpath "$work")
-tmp=$(mktemp -d)
+bench_tmp
 trap 'rm -rf "$tmp"; rm -f /dev/shm/funclat-bench.journal' EXIT
 
 per_call() { sed -n 's/.*"ns_per_call":\([0-9.]*\).*/\1/p'; }

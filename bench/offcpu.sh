@@ -11,15 +11,9 @@ set -euo pipefail
 build=${1:-build}
 rounds=${2:-200000}
 repeats=${3:-7}
-here=$(cd "$(dirname "$0")" && pwd)
-waitprof=$build/waitprof
-offcputime=${OFFCPUTIME:-/usr/sbin/offcputime}
-[[ -x $waitprof ]] || { echo "bench: build waitprof first ($waitprof)" >&2; exit 1; }
-[[ -x $offcputime ]] || { echo "bench: install libbpf-tools (offcputime)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cc -O2 -o "$tmp/pingpong" "$here/pingpong.c"
-
+. "$(dirname "$0")/bench_lib.sh"
+bench_need waitprof offcputime
+bench_tmp
 . "$here/pingpong_lib.sh"
 
 for mode in free pinned; do

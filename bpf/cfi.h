@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Compact call-frame tables for unwinding x86-64 user stacks without frame
- * pointers. User space (src/cfi_table.c) compiles each ELF object's
+ * pointers. User space (src/unwind/cfi_table.c) compiles each ELF object's
  * .eh_frame/.debug_frame into sorted rows; the BPF walker finds the row for
  * a pc by binary search and applies it. docs/UNWIND.md is the full spec.
  *

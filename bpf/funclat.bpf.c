@@ -18,8 +18,10 @@
 #include <bpf/bpf_core_read.h>
 
 #include "funclat.h"
-#include "stacks.bpf.h"
-#include "maps.bpf.h"
+#define NR_COUNTERS	FCNT_NR
+#include "common.bpf.h"
+#define PROC_NOTIFY_LOST	FCNT_NOTIFY_LOST
+#include "proc_notify.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -27,12 +29,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define CALIB_TARGET	FUNCLAT_MAX_TARGETS
 #define DEPTH_MASK	(FUNCLAT_MAX_DEPTH - 1)
 
-/* Knobs, set through the skeleton's rodata before load. */
-const volatile __u32 self_tgid = 0;		/* never trace waitprof itself */
-const volatile bool filter_tgid = false;	/* syscall targets: -p / -- COMMAND */
-const volatile bool follow_forks = false;
+/* Knobs, set through the skeleton's rodata before load (and common.bpf.h's:
+ * filter_tgid applies to syscall targets; proc_notify.bpf.h's). */
 const volatile bool capture_stacks = true;
-const volatile __u64 min_ns = 0;		/* -m */
 
 /* 1 in sample_every entries is timed. Not rodata: --max-rate changes it
  * while running. */
@@ -67,32 +66,6 @@ struct {
 	__type(value, __u32);
 } syscall_targets SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u8);
-} seen_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} notifies SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FCNT_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
 /* A call in progress. */
 struct call_frame {
 	__u64 entry_ns;
@@ -124,14 +97,6 @@ struct {
 	__type(value, struct thread_calls);
 } threads SEC(".maps");
 
-static __always_inline void counter_add(__u32 id, __u64 n)
-{
-	__u64 *cnt = bpf_map_lookup_elem(&counters, &id);
-
-	if (cnt)
-		*cnt += n;
-}
-
 static __always_inline struct thread_calls *thread_get(__u32 tid, bool create)
 {
 	static const struct thread_calls zero;
@@ -161,23 +126,6 @@ static __always_inline bool sample_this(void)
 	return false;
 }
 
-static __always_inline void notify_process(__u32 tgid, __u32 reread)
-{
-	struct funclat_notify *ev;
-	__u8 one = 1;
-
-	if (bpf_map_update_elem(&seen_tgids, &tgid, &one, BPF_NOEXIST) && !reread)
-		return;		/* seen before, or the map is full */
-	ev = bpf_ringbuf_reserve(&notifies, sizeof(*ev), 0);
-	if (!ev) {
-		counter_add(FCNT_NOTIFY_LOST, 1);
-		return;
-	}
-	ev->tgid = tgid;
-	ev->reread = reread;
-	bpf_ringbuf_submit(ev, 0);
-}
-
 /*
  * A return address the walk read from a slot a uretprobe owns is the
  * trampoline's. Every such slot belongs to a call in progress on this
@@ -191,31 +139,17 @@ struct tramp_walk {
 	struct stack_trace *st;
 	struct thread_calls *tc;
 	__u64 tramp;
-	__u32 seen;
 	__u32 k;
 };
 
-/* bpf_loop callbacks: verified once, not once per possible stack depth. */
-static long count_tramp_cb(__u32 i, void *data)
+/* bpf_loop callback: verified once, not once per possible stack depth. */
+static long map_tramp_cb(__u32 i, void *data)
 {
 	struct tramp_walk *w = data;
 	__u64 idx = i;
 
 	/* One register for the check and the index, or the verifier sees
 	 * an unbounded copy. */
-	__asm__ volatile("" : "+r"(idx));
-	if (idx >= MAX_STACK_DEPTH || idx >= w->st->nr)
-		return 1;
-	if (w->st->ips[idx] == w->tramp)
-		w->seen++;
-	return 0;
-}
-
-static long map_tramp_cb(__u32 i, void *data)
-{
-	struct tramp_walk *w = data;
-	__u64 idx = i;
-
 	__asm__ volatile("" : "+r"(idx));
 	if (idx >= MAX_STACK_DEPTH || idx >= w->st->nr || !w->k)
 		return 1;
@@ -229,20 +163,21 @@ static long map_tramp_cb(__u32 i, void *data)
 static __always_inline __u32 map_trampolines(struct thread_calls *tc, struct stack_trace *st)
 {
 	struct tramp_walk w = { .st = st, .tc = tc, .tramp = tc->tramp_addr };
+	__u32 seen;
 
 	if (!w.tramp)
 		return 0;
-	bpf_loop(MAX_STACK_DEPTH, count_tramp_cb, &w, 0);
-	if (!w.seen)
+	seen = stack_count_frames(st, w.tramp);
+	if (!seen)
 		return 0;
-	if (w.seen != tc->depth) {
-		counter_add(FCNT_TRAMP_UNMAPPED, w.seen);
+	if (seen != tc->depth) {
+		counter_add(FCNT_TRAMP_UNMAPPED, seen);
 		return 0;
 	}
 	w.k = tc->depth;
 	bpf_loop(MAX_STACK_DEPTH, map_tramp_cb, &w, 0);
-	counter_add(FCNT_TRAMP_MAPPED, w.seen);
-	return w.seen;
+	counter_add(FCNT_TRAMP_MAPPED, seen);
+	return seen;
 }
 
 /* The innermost call in progress whose slot lies above sp: frames below
@@ -301,10 +236,11 @@ static __always_inline __u64 user_stack(struct thread_calls *tc, const struct us
 {
 	struct stack_trace *st;
 	__u32 flags = 0, mapped;
+	__u64 id, seq;
 	long err = 0;
-	__u64 id;
 
 	id = capture_user_stack(regs, &err, &flags);
+	seq = stack_capture_seq();
 	if (!id) {
 		counter_add(err ? FCNT_DROP_STACK_FULL : FCNT_USTACK_EMPTY, 1);
 		return 0;
@@ -321,7 +257,7 @@ static __always_inline __u64 user_stack(struct thread_calls *tc, const struct us
 	if (!mapped)
 		return id;
 	err = 0;
-	id = stack_store(st, &err);
+	id = stack_store(st, MAX_STACK_DEPTH, seq, &err);
 	if (!id)
 		counter_add(FCNT_DROP_STACK_FULL, 1);
 	return id;
@@ -349,7 +285,7 @@ static __always_inline void record_call(__u32 target, __u32 tgid, __u64 stack_id
 	struct funclat_bucket *b;
 	__u32 bucket, idx;
 
-	if (delta < min_ns) {
+	if (delta < min_duration_ns) {
 		counter_add(FCNT_FILTERED_MIN, 1);
 		return;
 	}
@@ -400,7 +336,7 @@ static __always_inline void check_tramp_mapped(__u32 tgid, __u64 tramp)
 		return;
 	proc = bpf_map_lookup_elem(&cfi_procs, &tgid);
 	if (proc && cfi_search_mappings(proc, tramp) < 0)
-		notify_process(tgid, 1);
+		notify_unmapped(tgid);
 }
 
 /*
@@ -486,7 +422,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, bool session)
 	f->stack_id = 0;
 	if (sampled && capture_stacks) {
 		f->stack_id = entry_stack(tc, ret_addr, sp, PT_REGS_FP(ctx));
-		notify_process(tgid, 0);
+		notify_new_process(tgid);
 	}
 	tc->depth = d + 1;
 	/* Last, so the stack walk is not counted as the function's time. */
@@ -585,13 +521,6 @@ int BPF_KPROBE(funclat_session)
 	return on_entry(ctx, true);
 }
 
-static __always_inline bool syscall_traced(__u32 tgid)
-{
-	if (tgid == self_tgid)
-		return false;
-	return !filter_tgid || bpf_map_lookup_elem(&traced_tgids, &tgid);
-}
-
 SEC("raw_tp/sys_enter")
 int BPF_PROG(funclat_sys_enter, struct pt_regs *regs, long id)
 {
@@ -604,7 +533,7 @@ int BPF_PROG(funclat_sys_enter, struct pt_regs *regs, long id)
 	if (id < 0 || nr >= FUNCLAT_MAX_SYSCALLS)
 		return 0;
 	target = bpf_map_lookup_elem(&syscall_targets, &nr);
-	if (!target || !*target || *target > FUNCLAT_MAX_TARGETS || !syscall_traced(tgid))
+	if (!target || !*target || *target > FUNCLAT_MAX_TARGETS || !tgid_traced(tgid))
 		return 0;
 	count_entry(*target - 1);
 	if (!sample_this())
@@ -625,7 +554,7 @@ int BPF_PROG(funclat_sys_enter, struct pt_regs *regs, long id)
 		/* Inside probed calls: their trampolines are mapped back too. */
 		tc->sys_stack_id = user_stack(tc, &ur);
 		if (tc->sys_stack_id)
-			notify_process(tgid, 0);
+			notify_new_process(tgid);
 	}
 	tc->sys_entry_ns = bpf_ktime_get_ns();
 	return 0;
@@ -654,14 +583,10 @@ SEC("raw_tp/sched_process_fork")
 int BPF_PROG(funclat_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-	__u8 one = 1;
 
-	if (!follow_forks || ptgid == ctgid || !bpf_map_lookup_elem(&traced_tgids, &ptgid))
-		return 0;
-	bpf_map_update_elem(&traced_tgids, &ctgid, &one, BPF_ANY);
-	/* Its syscalls are traced from now on: its unwind tables too. */
-	if (unwind_cfi)
-		notify_process(ctgid, 1);
+	/* Its syscalls are traced from now on: with CFI, its unwind tables
+	 * are loaded now too. */
+	notify_fork(ptgid, ctgid, unwind_cfi);
 	return 0;
 }
 
@@ -673,14 +598,9 @@ int BPF_PROG(funclat_exec, struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 	struct thread_calls *tc = bpf_map_lookup_elem(&threads, &tid);
 
-	/* The old image's unwind tables must not be used on the new one. */
-	if (unwind_cfi)
-		bpf_map_delete_elem(&cfi_procs, &tgid);
 	/* A traced command execs before its first probed call: its tables are
 	 * loaded now, not after its first stack. */
-	if (bpf_map_lookup_elem(&seen_tgids, &tgid) ||
-	    (filter_tgid && bpf_map_lookup_elem(&traced_tgids, &tgid)))
-		notify_process(tgid, 1);
+	notify_exec(tgid);
 	if (!tc)
 		return 0;
 	counter_add(FCNT_EXEC_INSIDE, tc->depth);
@@ -695,8 +615,8 @@ int BPF_PROG(funclat_exit, struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct thread_calls *tc = bpf_map_lookup_elem(&threads, &tid);
 
-	if (unwind_cfi && tid == BPF_CORE_READ(p, tgid))
-		bpf_map_delete_elem(&cfi_procs, &tid);
+	if (tid == BPF_CORE_READ(p, tgid))
+		forget_process(tid);
 	if (!tc)
 		return 0;
 	counter_add(FCNT_EXIT_INSIDE, tc->depth);

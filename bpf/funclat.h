@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * funclat: every byte that crosses the kernel/user boundary for function and
- * syscall latency. Included by funclat.bpf.c and src/funclat_collector.c.
+ * syscall latency. Included by funclat.bpf.c and src/collect/funclat_collector.c.
  */
 #ifndef WAITPROF_FUNCLAT_H
 #define WAITPROF_FUNCLAT_H
 
 #include "hist.h"
+#include "proc_notify.h"
 #include "stack.h"
 
 /* Targets are numbered 0 .. nr-1; the uprobe's attach cookie and the
@@ -64,15 +65,8 @@ enum funclat_counter {
 	FCNT_USTACK_EMPTY,	/* no user stack at entry */
 	FCNT_TRAMP_MAPPED,	/* [uprobes] return addresses mapped back */
 	FCNT_TRAMP_UNMAPPED,	/* ... that could not be mapped back */
-	FCNT_NOTIFY_LOST,	/* new-process notifications lost */
+	FCNT_NOTIFY_LOST,	/* process notifications lost (proc_notify.h) */
 	FCNT_NR,
-};
-
-/* Ring buffer: a process whose maps user space should capture now. */
-struct funclat_notify {
-	__u32 tgid;
-	__u32 reread;		/* 1: it exec'd or forked: its maps change
-				 * now, read them again shortly */
 };
 
 #endif /* WAITPROF_FUNCLAT_H */

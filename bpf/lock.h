@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * lock: every byte that crosses the kernel/user boundary for lock
- * contention. Included by lock.bpf.c and by src/lock_collector.c.
+ * contention. Included by lock.bpf.c and by src/collect/lock_collector.c.
  *
  * Three sources share one sparse histogram layout (the bucket is part of the
  * key, as in offcpu.h):
@@ -14,6 +14,7 @@
 #ifndef WAITPROF_LOCK_H
 #define WAITPROF_LOCK_H
 
+#include "drain.h"
 #include "hist.h"
 #include "stack.h"
 
@@ -22,6 +23,11 @@ enum lock_source {
 	LOCK_SRC_KERNEL,	/* lock:contention_begin .. contention_end */
 	LOCK_SRC_UPROBE,	/* pthread_*lock entry .. return */
 	LOCK_SRC_HOLD,		/* pthread_*lock return .. pthread_*unlock entry */
+	/* A contended mutex's hold, seen from its owner being noted by a
+	 * waiter to its wake (bpf/lock_owners.bpf.h): the time the owner
+	 * slept holding the lock (0: it did not), with the user stack of its
+	 * longest sleep and, in op, how many sleeps (at most 255). */
+	LOCK_SRC_HOLD_SLEEP,
 };
 
 /* What kind of futex wait (LOCK_SRC_FUTEX), from the operation. */
@@ -35,6 +41,12 @@ enum futex_op_class {
 	 * Such a call costs a syscall, not a wait: it is kept apart so the
 	 * wait histograms hold only waits that slept. */
 	FUTEX_NO_SLEEP = 0x80,
+	/* Or'ed in when the wait looked like pthread_join's: a shared
+	 * FUTEX_WAIT whose expected value is another thread's id (the joined
+	 * thread's tid word), ended with no futex wake from any traced thread
+	 * (the kernel wakes it when that thread exits). Symbols need not
+	 * resolve: a join is known even when its stack was cut short. */
+	FUTEX_THREAD_EXIT = 0x40,
 };
 
 /* Which function a uprobe timed (LOCK_SRC_UPROBE); LOCK_UPROBE_FAILED is or'ed
@@ -48,6 +60,10 @@ enum lock_uprobe_fn {
 	LOCK_FN_MUTEX_UNLOCK,	/* entry probe only: ends a hold */
 	LOCK_FN_RWLOCK_UNLOCK,
 	LOCK_FN_NR,
+	/* LOCK_SRC_HOLD: the holder slept (a voluntary context switch: I/O, a
+	 * sleep, a wait) while it held the lock, as against a hold that ran or
+	 * was only preempted. */
+	LOCK_HOLD_SLEPT = 0x40,
 	LOCK_UPROBE_FAILED = 0x80,
 };
 
@@ -68,10 +84,18 @@ struct lock_key {
 	__u64 stack_id;
 };
 
+/*
+ * For futex waits, total_ns, max_ns and the bucket are the time the waiter
+ * was blocked; runnable_ns is the rest of its waits, spent runnable (woken
+ * but queued for a CPU, or preempted before it slept), from the scheduler's
+ * sched_info.run_delay. A loaded machine lengthens the runnable part only:
+ * kept apart, it does not make a lock look bimodal.
+ */
 struct lock_val {
 	__u64 count;
 	__u64 total_ns;
 	__u64 max_ns;
+	__u64 runnable_ns;
 };
 
 /* lock:contention_begin flags (include/trace/events/lock.h). */
@@ -121,6 +145,10 @@ enum lock_counter {
 	LCNT_STACK_CACHE_MISMATCH, /* ... whose walk gave another stack */
 	LCNT_TRAMP_MAPPED,	/* waiter stacks joined to their lock call's caller */
 	LCNT_TRAMP_UNMAPPED,	/* ... whose trampoline frame was not found */
+	LCNT_SPLICE_STACK_GONE,	/* ... not joined: a stack was drained to user space */
+	LCNT_FILTERED_DURATION,	/* waits -m/-M left out (shorter or longer) */
+	LCNT_STACK_CACHE_MISS_OTHER_CALLER, /* walked: the place's return addresses differed */
+	LCNT_STACK_INTERRUPTED,	/* captures dropped: another took the scratch meanwhile */
 	LCNT_NR,
 };
 

@@ -6,7 +6,9 @@
 #ifndef WAITPROF_OFFCPU_H
 #define WAITPROF_OFFCPU_H
 
+#include "drain.h"
 #include "hist.h"
+#include "proc_notify.h"
 #include "stack.h"
 
 #define TASK_COMM_LEN	16
@@ -64,7 +66,7 @@ enum offcpu_counter {
 	CNT_DROP_STACK_FULL,	/* stacks map had no room: stack id 0 */
 	CNT_DROP_THREAD_FULL,	/* no per-thread state could be made */
 	CNT_USTACK_EMPTY,	/* user stack walk gave nothing */
-	CNT_USTACK_TRUNCATED,	/* user stack deeper than MAX_STACK_DEPTH */
+	CNT_USTACK_TRUNCATED,	/* user walks that ended short of a root (bpf/stack.h) */
 	CNT_KSTACK_FAILED,	/* bpf_get_stack failed */
 	CNT_CACHE_HITS,		/* stack ids reused from the per-thread cache */
 	CNT_CACHE_VERIFIED,	/* hits re-walked to check the cache */
@@ -74,6 +76,13 @@ enum offcpu_counter {
 	CNT_NEW_PROCESS_LOST,	/* new-process notifications lost (ring full) */
 	CNT_EVENTS_LOST,	/* --events: intervals lost (event ring full) */
 	CNT_DROP_WAKERS_FULL,	/* --wakers: offcpu_wakers had no room */
+	CNT_CACHE_MISS,		/* no cache entry for this place: walked */
+	CNT_CACHE_MISS_STALE,	/* ... one, walked with older unwind tables */
+	CNT_CACHE_MISS_OTHER_CALLER, /* misses: the place's return addresses differed */
+	CNT_STACK_INTERRUPTED,	/* captures dropped: another took the scratch meanwhile */
+	CNT_SWITCH_IN_UNSEEN,	/* switch-ins no program saw, closed from sched_info */
+	CNT_SWITCH_IN_LOST,	/* ... that sched_info could not close: dropped */
+	CNT_RUN_UNSEEN,		/* runs no program saw begin or end: their CPU time taken out */
 	CNT_NR,
 };
 
@@ -97,22 +106,6 @@ struct offcpu_waker_key {
 struct offcpu_waker_val {
 	__u64 count;
 	__u64 total_ns;		/* switch-out to switch-in, as offcpu_val */
-};
-
-/* Ring-buffer notifications that make user space capture a process's maps
- * while it is alive. */
-enum proc_notify_type {
-	PROC_NOTIFY_NEW = 1,	/* first stack seen from this tgid */
-	PROC_NOTIFY_EXEC,	/* traced tgid exec'd: maps changed */
-	PROC_NOTIFY_FORK,	/* a traced process forked a new process */
-	PROC_NOTIFY_EXIT,	/* last thread of a traced tgid exited */
-};
-
-struct proc_notify {
-	__u32 type;
-	__u32 tgid;
-	__u32 parent_tgid;
-	__u32 pad;
 };
 
 /*

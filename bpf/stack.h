@@ -20,6 +20,21 @@ enum stack_flags {
 	STACK_CFI	= 1 << 3,	/* user frames walked with call frame information */
 };
 
+/*
+ * Bits 8-15 of a user stack's flags: why its walk ended, as enum cfi_stop + 1
+ * for both walkers (0: not recorded, as in kernel stacks and recordings made
+ * before the field). CFI_STOP_END is the only proper end, a root: a frame
+ * whose return address the CFI marks undefined (glibc's _start and the child
+ * side of clone/clone3), or a frame-pointer chain ending in a zero rbp (the
+ * psABI's mark of the outermost frame). Every other reason is a truncated
+ * chain, which the report weighs by off-CPU time.
+ */
+#define STACK_END_SHIFT		8
+#define STACK_END_MASK		(0xffU << STACK_END_SHIFT)
+#define STACK_END_FLAGS(stop)	((((__u32)(stop) + 1) << STACK_END_SHIFT) & STACK_END_MASK)
+/* The enum cfi_stop of flags, or -1 when not recorded. */
+#define STACK_END_OF(flags)	((int)(((flags) & STACK_END_MASK) >> STACK_END_SHIFT) - 1)
+
 /* The unwinder's counters (map unwind_counters): the first CFI_STOP_NR are
  * CFI walks by the reason they stopped (enum cfi_stop). */
 enum unwind_counter {

@@ -10,6 +10,7 @@
 #ifndef WAITPROF_STACKS_BPF_H
 #define WAITPROF_STACKS_BPF_H
 
+#include "maps.bpf.h"
 #include "stack.h"
 
 #ifndef STACKS_MAX_ENTRIES
@@ -28,6 +29,16 @@ struct {
 	__type(value, struct stack_trace);
 } stacks SEC(".maps");
 
+/* Stacks inserted into the map above (drain.h), shared like it: user space
+ * copies the stacks out and deletes them before the map fills. Ids are
+ * content hashes, so a stack deleted and captured again gets its old id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_stats SEC(".maps");
+
 /* Stack unwinding by user space's choice, set through rodata. */
 const volatile bool unwind_cfi = false;		/* CFI tables are loaded */
 const volatile bool find_stack_vma = false;	/* bpf_find_vma + task storage work */
@@ -38,25 +49,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } unwind_counters SEC(".maps");
-
-/* Bumped by user space whenever unwind tables change, so stacks cached
- * before (walked without the new tables) are walked again. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} unwind_epoch SEC(".maps");
-
-static __always_inline __u32 unwind_epoch_now(void)
-{
-	__u32 zero = 0, *epoch;
-
-	if (!unwind_cfi)
-		return 0;
-	epoch = bpf_map_lookup_elem(&unwind_epoch, &zero);
-	return epoch ? *epoch : 0;
-}
 
 /* Per thread: the VMA that held its stack pointer last time. */
 struct stack_bounds {
@@ -71,29 +63,112 @@ struct {
 	__type(value, struct stack_bounds);
 } stack_bounds_map SEC(".maps");
 
-/* Scratch space: a stack_trace does not fit the 512-byte BPF stack. */
+/* Return-address slots a user walk notes for the stack cache: where it
+ * read the return addresses of its first STACK_SLOTS_FIRST frames above
+ * the innermost, and of its last STACK_SLOTS_LAST (an interpreter's or
+ * JIT's callers differ there: sysbench's Lua calls into libmariadb). */
+#define STACK_SLOTS_FIRST	12
+#define STACK_SLOTS_LAST	4	/* a power of two */
+#define STACK_SLOTS		(STACK_SLOTS_FIRST + STACK_SLOTS_LAST)	/* a power of two */
+
+/*
+ * Scratch space per CPU: a stack_trace does not fit the 512-byte BPF stack.
+ * Programs of one object share it, and one can run inside another on the
+ * same CPU: a futex exit's user walk (interrupts on) under a timer
+ * interrupt's contention_end, or any program under a lock contended in a
+ * map helper. The inner capture overwrites the outer's frames, so the
+ * outer would store another thread's stack, or a mix, under its id. Every
+ * capture takes a sequence number first (stack_capture_begin) and
+ * stack_store() drops, and counts, a capture whose number has moved on.
+ */
+struct stack_scratch_area {
+	struct stack_trace st;
+	__u64 seq;			/* captures begun on this CPU */
+	__u64 slot[STACK_SLOTS];	/* user walk: where frame slot_frame[i]'s return */
+	__u8 slot_frame[STACK_SLOTS];	/* address was read; frame 0: none */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct stack_trace);
+	__type(value, struct stack_scratch_area);
 } stack_scratch SEC(".maps");
 
-static __always_inline struct stack_trace *stack_scratch_get(void)
+static __always_inline struct stack_scratch_area *stack_area_get(void)
 {
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&stack_scratch, &zero);
 }
 
+static __always_inline struct stack_trace *stack_scratch_get(void)
+{
+	return (struct stack_trace *)stack_area_get();	/* st is the first member */
+}
+
+/* A capture into the scratch begins: its sequence number (0: no scratch). */
+static __always_inline __u64 stack_capture_begin(void)
+{
+	struct stack_scratch_area *a = stack_area_get();
+
+	return a ? ++a->seq : 0;
+}
+
+/* No other capture began on this CPU since seq's. */
+static __always_inline bool stack_capture_intact(__u64 seq)
+{
+	struct stack_scratch_area *a = stack_area_get();
+
+	return a && a->seq == seq;
+}
+
+/* The sequence number of the capture whose frames the scratch holds now,
+ * for a caller that edits them and stores them again. */
+static __always_inline __u64 stack_capture_seq(void)
+{
+	struct stack_scratch_area *a = stack_area_get();
+
+	return a ? a->seq : 0;
+}
+
+/* Frame nr's return address was read at addr: noted for the stack cache
+ * (stack_cache.bpf.h) for the first frames, and in a ring for the last. */
+static __always_inline void stack_note_slot(struct stack_scratch_area *a, __u32 nr, __u64 addr)
+{
+	__u32 i = nr - 1;
+
+	if (i >= STACK_SLOTS_FIRST)
+		i = STACK_SLOTS_FIRST + (i & (STACK_SLOTS_LAST - 1));
+	i &= STACK_SLOTS - 1;
+	a->slot[i] = addr;
+	a->slot_frame[i] = nr;
+}
+
+#define STACK_ERR_INTERRUPTED	(-4)	/* EINTR: another capture used the scratch */
+
 #include "unwind_cfi.bpf.h"
+
+/*
+ * The generation of the unwind tables in force for process tgid (0: none),
+ * so a stack cached before its process's tables changed is walked again.
+ * Per process: a global epoch, bumped whenever any process's tables
+ * changed, invalidated every thread's cache on a server where processes
+ * start all the time (2,312 of 8,020 cache misses under pgbench).
+ */
+static __always_inline __u32 unwind_generation(__u32 tgid)
+{
+	struct cfi_proc *proc;
+
+	if (!unwind_cfi)
+		return 0;
+	proc = bpf_map_lookup_elem(&cfi_procs, &tgid);
+	return proc ? proc->generation : 0;
+}
 
 static __always_inline void unwind_count(__u32 id)
 {
-	__u64 *cnt = bpf_map_lookup_elem(&unwind_counters, &id);
-
-	if (cnt)
-		*cnt += 1;
+	percpu_counter_add(&unwind_counters, id, 1);
 }
 
 static long stack_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
@@ -134,9 +209,10 @@ static __always_inline __u64 user_stack_end(__u64 sp)
 	return b->hi;
 }
 
-/* 64-bit FNV-1a over the frames, finished with a mixer; 0 is reserved for
- * "no stack", so a zero hash is nudged. */
-static __always_inline __u64 stack_hash(const struct stack_trace *st)
+/* 64-bit FNV-1a over the frames but frame skip (none: MAX_STACK_DEPTH),
+ * finished with a mixer; 0 is reserved for "no stack", so a zero hash is
+ * nudged. */
+static __always_inline __u64 stack_hash(const struct stack_trace *st, __u32 skip)
 {
 	__u64 h = 0xcbf29ce484222325ULL ^ st->flags;
 	__u32 i;
@@ -144,6 +220,8 @@ static __always_inline __u64 stack_hash(const struct stack_trace *st)
 	for (i = 0; i < MAX_STACK_DEPTH; i++) {
 		if (i >= st->nr)
 			break;
+		if (i == skip)
+			continue;
 		h ^= st->ips[i];
 		h *= 0x100000001b3ULL;
 	}
@@ -153,17 +231,33 @@ static __always_inline __u64 stack_hash(const struct stack_trace *st)
 	return h ? h : 1;
 }
 
-/* Stores the trace; returns its id, or 0 when the map is full. */
-static __always_inline __u64 stack_store(struct stack_trace *st, long *err)
+/* Stores the trace; returns its id (the hash of its frames but frame
+ * skip), or 0 when the map is full (err: its error) or when another capture
+ * began on this CPU since seq's (err: STACK_ERR_INTERRUPTED): then a trace
+ * this one inserted is removed again, as its frames may not be its id's. */
+static __always_inline __u64 stack_store(struct stack_trace *st, __u32 skip, __u64 seq,
+					 long *err)
 {
 	__u64 id;
 	long ret;
 
 	if (!st->nr)
 		return 0;
-	id = stack_hash(st);
+	id = stack_hash(st, skip);
 	ret = bpf_map_update_elem(&stacks, &id, st, BPF_NOEXIST);
-	if (ret && ret != -17 /* EEXIST: already stored */) {
+	if (!stack_capture_intact(seq)) {
+		if (!ret)
+			bpf_map_delete_elem(&stacks, &id);
+		*err = STACK_ERR_INTERRUPTED;
+		return 0;
+	}
+	if (!ret) {
+		__u32 zero = STACK_STATS_INSERTED;
+		__u64 *inserted = bpf_map_lookup_elem(&stack_stats, &zero);
+
+		if (inserted)
+			__sync_fetch_and_add(inserted, 1);
+	} else if (ret != -17 /* EEXIST: already stored */) {
 		*err = ret;
 		return 0;
 	}
@@ -173,11 +267,21 @@ static __always_inline __u64 stack_store(struct stack_trace *st, long *err)
 /*
  * Kernel stack of the current task. Its first frame is the calling BPF
  * program itself, at whichever call site clang emitted: skipped, or one
- * stack would get a different id per call site.
+ * stack would get a different id per call site. Then comes bpf_trace_runN
+ * and, only while more than one program is attached to the tracepoint,
+ * the tracepoint's iterator (traceiter: its address, 0 if unknown): the
+ * kernel calls a lone probe directly. Other tracers coming and going would
+ * give one stack two ids (a third of the kernel-stack disagreements of the
+ * stack cache under pgbench on a shared machine), so the iterator's frame
+ * is left out of the id; user space drops it from the names anyway.
  */
-static __always_inline __u64 capture_kernel_stack(void *ctx, long *err)
+#define TRACEITER_MAX_SIZE	0x100	/* __traceiter_* are 0x40-0x70 bytes */
+
+static __always_inline __u64 capture_kernel_stack(void *ctx, __u64 traceiter, long *err)
 {
+	__u64 seq = stack_capture_begin();
 	struct stack_trace *st = stack_scratch_get();
+	__u32 skip = MAX_STACK_DEPTH;
 	long bytes;
 
 	if (!st)
@@ -189,7 +293,9 @@ static __always_inline __u64 capture_kernel_stack(void *ctx, long *err)
 	}
 	st->nr = bytes / sizeof(__u64);
 	st->flags = STACK_KERNEL;
-	return stack_store(st, err);
+	if (traceiter && st->nr > 1 && st->ips[1] - traceiter < TRACEITER_MAX_SIZE)
+		skip = 1;
+	return stack_store(st, skip, seq, err);
 }
 
 /* User registers saved at kernel entry. */
@@ -200,36 +306,67 @@ struct user_regs {
 	__s64 syscall_nr;	/* -1 when not in a syscall (preempted in user mode) */
 };
 
+/* task's user registers; task must be trusted: current, from
+ * bpf_get_current_task_btf() in raw_tp programs as well. */
+static __always_inline void read_user_regs(struct task_struct *task, struct user_regs *r)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	r->ip = regs->ip;
+	r->sp = regs->sp;
+	r->bp = regs->bp;
+	r->syscall_nr = regs->orig_ax;
+}
+
 /*
  * Frame-pointer walk, bounds-checked: every frame must lie above the last
  * one, be 8-byte aligned and stay within USER_STACK_SPAN of the stack
  * pointer, so a garbage frame pointer (code built without them) ends the
- * walk instead of faulting.
+ * walk instead of faulting. A zero rbp after the first frame is the chain's
+ * proper end (the psABI's mark of the outermost frame); every other end is
+ * recorded in the flags as a truncation (STACK_END_FLAGS).
  */
 static __always_inline void walk_user_fp(const struct user_regs *regs, __u64 stack_end,
 					 struct stack_trace *st)
 {
 	__u64 fp = regs->bp, lo = regs->sp, hi = stack_end;
 	struct { __u64 next_fp; __u64 ret; } frame;
-	__u32 i;
+	__u32 i, end = CFI_STOP_DEPTH;
 
 	st->ips[0] = regs->ip;
 	st->nr = 1;
 	st->flags = STACK_FP;
 	for (i = 1; i < MAX_STACK_DEPTH; i++) {
-		if (fp < lo || fp + sizeof(frame) > hi || (fp & 7))
-			return;
-		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp))
-			return;
-		if (frame.ret < 0x1000 || frame.ret > USER_ADDR_MAX)
-			return;
+		if (!fp) {
+			/* In frame 0 it only says the leaf keeps no frame pointer. */
+			end = i > 1 ? CFI_STOP_END : CFI_STOP_RBP_UNKNOWN;
+			break;
+		}
+		if (fp < lo || fp + sizeof(frame) > hi || (fp & 7)) {
+			end = CFI_STOP_BOUNDS;
+			break;
+		}
+		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp)) {
+			end = CFI_STOP_READ;
+			break;
+		}
+		if (frame.ret < 0x1000 || frame.ret > USER_ADDR_MAX) {
+			end = frame.ret ? CFI_STOP_NO_MAPPING : CFI_STOP_ZERO_RA;
+			break;
+		}
 		st->ips[i] = frame.ret;
 		st->nr = i + 1;
+		stack_note_slot((struct stack_scratch_area *)st, i, fp + 8);
 		lo = fp + sizeof(frame);
 		fp = frame.next_fp;
 	}
-	if (fp >= lo && fp + sizeof(frame) <= hi && !(fp & 7))
+	if (end == CFI_STOP_DEPTH && !fp)
+		end = CFI_STOP_END;
+	else if (end == CFI_STOP_DEPTH && (fp < lo || fp + sizeof(frame) > hi || (fp & 7)))
+		end = CFI_STOP_BOUNDS;
+	if (end == CFI_STOP_DEPTH)
 		st->flags |= STACK_TRUNCATED;
+	st->flags |= STACK_END_FLAGS(end);
 }
 
 /*
@@ -245,6 +382,7 @@ static __always_inline bool walk_user_cfi(const struct user_regs *regs, __u64 st
 		.tgid = bpf_get_current_pid_tgid() >> 32, .stop = CFI_CONTINUE,
 		.bp_known = 1, .exact = 1,
 	};
+	__u32 stop;
 
 	if (!bpf_map_lookup_elem(&cfi_procs, &w.tgid))
 		return false;
@@ -256,9 +394,12 @@ static __always_inline bool walk_user_cfi(const struct user_regs *regs, __u64 st
 		return false;
 	if (st->nr > MAX_STACK_DEPTH)
 		st->nr = MAX_STACK_DEPTH;
-	st->flags = STACK_CFI | (w.stop == CFI_STOP_DEPTH ? STACK_TRUNCATED : 0);
+	/* All iterations used without a stop: out of frames. */
+	stop = w.stop < CFI_STOP_NR ? w.stop : CFI_STOP_DEPTH;
+	st->flags = STACK_CFI | STACK_END_FLAGS(stop) |
+		    (stop == CFI_STOP_DEPTH ? STACK_TRUNCATED : 0);
 	unwind_count(UNW_CFI_WALKS);
-	unwind_count(w.stop < CFI_STOP_NR ? w.stop : CFI_STOP_DEPTH);
+	unwind_count(stop);
 	return true;
 }
 
@@ -266,8 +407,10 @@ static __always_inline bool walk_user_cfi(const struct user_regs *regs, __u64 st
  * here only. */
 static __always_inline void walk_user_stack(const struct user_regs *regs, struct stack_trace *st)
 {
+	struct stack_scratch_area *a = (struct stack_scratch_area *)st;	/* st is the scratch */
 	__u64 stack_end = user_stack_end(regs->sp);
 
+	__builtin_memset(a->slot_frame, 0, sizeof(a->slot_frame));
 	if (unwind_cfi && walk_user_cfi(regs, stack_end, st))
 		return;
 	if (unwind_cfi)
@@ -280,6 +423,7 @@ static __always_inline void walk_user_stack(const struct user_regs *regs, struct
 static __always_inline __u64 capture_user_stack(const struct user_regs *regs,
 						long *err, __u32 *flags)
 {
+	__u64 seq = stack_capture_begin();
 	struct stack_trace *st = stack_scratch_get();
 
 	if (!st)
@@ -288,37 +432,65 @@ static __always_inline __u64 capture_user_stack(const struct user_regs *regs,
 		return 0;
 	walk_user_stack(regs, st);
 	*flags = st->flags;
-	return stack_store(st, err);
+	return stack_store(st, MAX_STACK_DEPTH, seq, err);
 }
 
 /*
  * A uretprobe replaces a probed call's return address with its trampoline,
  * where the walk stops (the [uprobes] page has no unwind table). The frames
  * up to the trampoline are joined to the stack the entry probe took from
- * the real return address on: stack_find_frame() then stack_join().
+ * the real return address on: stack_find_frame() then stack_join(). A
+ * frame-pointer walk goes through trampolines: stack_count_frames() tells
+ * how many it met.
  */
-struct stack_splice {
-	struct stack_trace *st;
-	const struct stack_trace *outer;
+struct frame_match {
+	const struct stack_trace *st;
 	__u64 addr;
-	__u32 at;
+	__u32 first;		/* index of the first frame at addr */
+	__u32 count;
+	bool all;		/* count them all: do not stop at the first */
 };
 
-static long splice_find_cb(__u32 i, void *data)
+static long frame_match_cb(__u32 i, void *data)
 {
-	struct stack_splice *s = data;
+	struct frame_match *m = data;
 	__u64 idx = i;
 
 	/* One register for the check and the index, or the verifier sees an
 	 * unbounded access. */
 	__asm__ volatile("" : "+r"(idx));
-	if (idx >= MAX_STACK_DEPTH || idx >= s->st->nr)
+	if (idx >= MAX_STACK_DEPTH || idx >= m->st->nr)
 		return 1;
-	if (s->st->ips[idx] != s->addr)
+	if (m->st->ips[idx] != m->addr)
 		return 0;
-	s->at = idx;
-	return 1;
+	if (!m->count++)
+		m->first = idx;
+	return m->all ? 0 : 1;
 }
+
+/* Index of the first frame at addr, or MAX_STACK_DEPTH. */
+static __always_inline __u32 stack_find_frame(const struct stack_trace *st, __u64 addr)
+{
+	struct frame_match m = { .st = st, .addr = addr, .first = MAX_STACK_DEPTH };
+
+	bpf_loop(MAX_STACK_DEPTH, frame_match_cb, &m, 0);
+	return m.first;
+}
+
+/* How many frames are at addr. */
+static __always_inline __u32 stack_count_frames(const struct stack_trace *st, __u64 addr)
+{
+	struct frame_match m = { .st = st, .addr = addr, .first = MAX_STACK_DEPTH, .all = true };
+
+	bpf_loop(MAX_STACK_DEPTH, frame_match_cb, &m, 0);
+	return m.count;
+}
+
+struct stack_splice {
+	struct stack_trace *st;
+	const struct stack_trace *outer;
+	__u32 at;
+};
 
 static long splice_append_cb(__u32 i, void *data)
 {
@@ -334,15 +506,6 @@ static long splice_append_cb(__u32 i, void *data)
 	return 0;
 }
 
-/* Index of the first frame at addr, or MAX_STACK_DEPTH. */
-static __always_inline __u32 stack_find_frame(struct stack_trace *st, __u64 addr)
-{
-	struct stack_splice s = { .st = st, .addr = addr, .at = MAX_STACK_DEPTH };
-
-	bpf_loop(MAX_STACK_DEPTH, splice_find_cb, &s, 0);
-	return s.at;
-}
-
 /* Replaces st's frames from index at on with outer's frames. */
 static __always_inline void stack_join(struct stack_trace *st, __u32 at,
 				       const struct stack_trace *outer)
@@ -350,7 +513,9 @@ static __always_inline void stack_join(struct stack_trace *st, __u32 at,
 	struct stack_splice s = { .st = st, .outer = outer, .at = at };
 
 	st->nr = at;
-	st->flags |= outer->flags & STACK_TRUNCATED;
+	/* The joined chain ends where outer's did. */
+	st->flags = (st->flags & ~(STACK_TRUNCATED | STACK_END_MASK)) |
+		    (outer->flags & (STACK_TRUNCATED | STACK_END_MASK));
 	bpf_loop(MAX_STACK_DEPTH, splice_append_cb, &s, 0);
 }
 

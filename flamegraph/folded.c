@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_alloc.h"
 #include "folded.h"
 
 #define ARENA_CHUNK (1u << 20)
@@ -40,22 +41,6 @@ static uint32_t hash_child(uint32_t parent, uint32_t name)
 	return (uint32_t)k;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t new_cap = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (new_cap < need)
-		new_cap *= 2;
-	p = realloc(*arr, new_cap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = new_cap;
-	return 0;
-}
 
 static char *arena_copy(struct fg_tree *tree, const char *s, size_t len)
 {
@@ -133,9 +118,9 @@ static uint32_t intern_hashed(struct fg_tree *tree, const char *s, size_t len, u
 	if (tree->nr_names == tree->cap_names) {
 		size_t cap = tree->cap_names, c2 = cap, c3 = cap;
 
-		if (grow((void **)&tree->names, &cap, cap + 1, sizeof(char *)) ||
-		    grow((void **)&tree->name_lens, &c2, c2 + 1, sizeof(uint32_t)) ||
-		    grow((void **)&tree->name_hashes, &c3, c3 + 1, sizeof(uint32_t)))
+		if (fg_grow((void **)&tree->names, &cap, cap + 1, sizeof(char *)) ||
+		    fg_grow((void **)&tree->name_lens, &c2, c2 + 1, sizeof(uint32_t)) ||
+		    fg_grow((void **)&tree->name_hashes, &c3, c3 + 1, sizeof(uint32_t)))
 			return FG_NONE;
 		tree->cap_names = cap;
 	}
@@ -193,7 +178,7 @@ static int grow_nodes(struct fg_tree *tree)
 
 	if (tree->nr_nodes < cap)
 		return 0;
-	if (grow((void **)&tree->nodes, &cap, tree->nr_nodes + 1, sizeof(struct fg_node)))
+	if (fg_grow((void **)&tree->nodes, &cap, tree->nr_nodes + 1, sizeof(struct fg_node)))
 		return -ENOMEM;
 	if (tree->base_self) {
 		p = realloc(tree->base_self, cap * sizeof(*p));
@@ -304,6 +289,7 @@ void fg_tree_free(struct fg_tree *tree)
 	free(tree->prev_ends);
 	free(tree->split_frames);
 	free(tree->split_lens);
+	free(tree->unescaped);
 	memset(tree, 0, sizeof(*tree));
 }
 
@@ -319,22 +305,18 @@ static int enable_base(struct fg_tree *tree)
 	return 0;
 }
 
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-	return a + b < a ? UINT64_MAX : a + b;
-}
 
 static int add_value(struct fg_tree *tree, uint32_t node, uint64_t value,
 		     enum fg_column col)
 {
 	tree->totals_ready = false;
 	if (col == FG_CURRENT) {
-		tree->nodes[node].self = add_sat(tree->nodes[node].self, value);
+		tree->nodes[node].self = fg_add_sat(tree->nodes[node].self, value);
 		return 0;
 	}
 	if (enable_base(tree))
 		return -ENOMEM;
-	tree->base_self[node] = add_sat(tree->base_self[node], value);
+	tree->base_self[node] = fg_add_sat(tree->base_self[node], value);
 	return 0;
 }
 
@@ -348,7 +330,7 @@ static int remember_stack(struct fg_tree *tree, const char *const *frames,
 
 	for (i = from; i < depth; i++)
 		need += lens[i];
-	if (grow((void **)&tree->prev_stack, &tree->prev_cap, need + 1, 1))
+	if (fg_grow((void **)&tree->prev_stack, &tree->prev_cap, need + 1, 1))
 		return -ENOMEM;
 	for (i = from; i < depth; i++) {
 		memcpy(tree->prev_stack + off, frames[i], lens[i]);
@@ -365,8 +347,8 @@ static int grow_prev(struct fg_tree *tree, size_t depth)
 
 	if (depth <= cap)
 		return 0;
-	if (grow((void **)&tree->prev_nodes, &cap, depth, sizeof(uint32_t)) ||
-	    grow((void **)&tree->prev_ends, &cap2, depth, sizeof(uint32_t)))
+	if (fg_grow((void **)&tree->prev_nodes, &cap, depth, sizeof(uint32_t)) ||
+	    fg_grow((void **)&tree->prev_ends, &cap2, depth, sizeof(uint32_t)))
 		return -ENOMEM;
 	tree->prev_depth_cap = cap;
 	return 0;
@@ -454,8 +436,8 @@ static int split_stack(struct fg_tree *tree, const char *s, size_t len,
 		if (n == *cap) {
 			size_t c1 = *cap, c2 = *cap;
 
-			if (grow((void **)frames, &c1, n + 1, sizeof(**frames)) ||
-			    grow((void **)lens, &c2, n + 1, sizeof(**lens)))
+			if (fg_grow((void **)frames, &c1, n + 1, sizeof(**frames)) ||
+			    fg_grow((void **)lens, &c2, n + 1, sizeof(**lens)))
 				return -ENOMEM;
 			*cap = c1;
 		}
@@ -479,51 +461,124 @@ static int split_stack(struct fg_tree *tree, const char *s, size_t len,
 	return 0;
 }
 
-int fg_parse_line(struct fg_tree *tree, const char *line, size_t len,
-		  const char *source, uint64_t lineno, enum fg_column col)
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The separator and the escape as waitprof writes them in names (\x3b,
+ * \x5c; docs/FLAMEGRAPH.md "Names"); anything else after a backslash,
+ * controls' \xNN included, stays as written, visible. */
+static int unescaped_byte(const char *s, size_t left)
+{
+	int hi, lo, c;
+
+	if (left < 4 || s[0] != '\\' || s[1] != 'x')
+		return -1;
+	hi = hex_digit(s[2]);
+	lo = hex_digit(s[3]);
+	c = hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+	return c == ';' || c == '\\' ? c : -1;
+}
+
+size_t fg_unescape_name(char *dst, const char *src, size_t len)
+{
+	size_t i, out = 0;
+
+	for (i = 0; i < len; i++) {
+		int c = unescaped_byte(src + i, len - i);
+
+		dst[out++] = c < 0 ? src[i] : (char)c;
+		if (c >= 0)
+			i += 3;
+	}
+	return out;
+}
+
+/* Points frames that hold an escaped separator at unescaped copies. */
+static int unescape_frames(struct fg_tree *tree, size_t stack_len, size_t depth)
+{
+	size_t i, out = 0;
+
+	if (fg_grow((void **)&tree->unescaped, &tree->unescaped_cap, stack_len + 1, 1))
+		return -ENOMEM;
+	for (i = 0; i < depth; i++) {
+		const char *f = tree->split_frames[i];
+		size_t len = tree->split_lens[i], start = out;
+
+		if (!memchr(f, '\\', len))
+			continue;
+		out += fg_unescape_name(tree->unescaped + out, f, len);
+		tree->split_frames[i] = tree->unescaped + start;
+		tree->split_lens[i] = out - start;
+	}
+	return 0;
+}
+
+const char *fg_folded_split(const char *line, size_t len, size_t *stack_len,
+			    uint64_t *value, uint64_t *base, bool *two_columns)
 {
 	const char *sp, *why;
-	uint64_t value, base = 0;
-	size_t stack_len, depth;
-	bool two_columns = false;
-	int err;
+	size_t n;
 
-	tree->nr_lines++;
+	*two_columns = false;
+	*base = 0;
 	while (len && is_blank(line[len - 1]))
 		len--;
 	if (!len)
-		return 0;
+		return "";
 	sp = memrchr(line, ' ', len);
-	if (!sp) {
-		record_bad(tree, source, lineno, "no space before the value");
-		return 1;
+	if (!sp)
+		return "no space before the value";
+	why = parse_count(sp + 1, line + len - sp - 1, value);
+	if (why)
+		return why;
+	n = sp - line;
+	while (n && is_blank(line[n - 1]))
+		n--;
+	/* "stack BEFORE AFTER": the stack part itself ends in a number. */
+	sp = memrchr(line, ' ', n);
+	if (sp && !parse_count(sp + 1, line + n - sp - 1, base)) {
+		*two_columns = true;
+		n = sp - line;
+		while (n && is_blank(line[n - 1]))
+			n--;
 	}
-	why = parse_count(sp + 1, line + len - sp - 1, &value);
+	if (!n)
+		return "empty stack";
+	if (memchr(line, '\0', n))
+		return "NUL byte in stack";
+	*stack_len = n;
+	return NULL;
+}
+
+int fg_parse_line(struct fg_tree *tree, const char *line, size_t len,
+		  const char *source, uint64_t lineno, enum fg_column col)
+{
+	const char *why;
+	uint64_t value, base;
+	size_t stack_len, depth;
+	bool two_columns;
+	int err;
+
+	tree->nr_lines++;
+	why = fg_folded_split(line, len, &stack_len, &value, &base, &two_columns);
+	if (why && !*why)
+		return 0;
 	if (why) {
 		record_bad(tree, source, lineno, why);
 		return 1;
 	}
-	stack_len = sp - line;
-	while (stack_len && is_blank(line[stack_len - 1]))
-		stack_len--;
-	/* "stack BEFORE AFTER": the stack part itself ends in a number. */
-	sp = memrchr(line, ' ', stack_len);
-	if (sp && !parse_count(sp + 1, line + stack_len - sp - 1, &base)) {
-		two_columns = true;
-		stack_len = sp - line;
-		while (stack_len && is_blank(line[stack_len - 1]))
-			stack_len--;
-	}
-	if (!stack_len) {
-		record_bad(tree, source, lineno, "empty stack");
-		return 1;
-	}
-	if (memchr(line, '\0', stack_len)) {
-		record_bad(tree, source, lineno, "NUL byte in stack");
-		return 1;
-	}
 	err = split_stack(tree, line, stack_len, &tree->split_frames, &tree->split_lens,
 			   &tree->split_cap, &depth);
+	if (!err && memchr(line, '\\', stack_len))
+		err = unescape_frames(tree, stack_len, depth);
 	if (err)
 		return err;
 	err = fg_tree_add_stack(tree, tree->split_frames, tree->split_lens, depth, value,
@@ -571,9 +626,9 @@ void fg_tree_finish(struct fg_tree *tree)
 	for (i = tree->nr_nodes - 1; i > 0; i--) {
 		uint32_t p = tree->nodes[i].parent;
 
-		tree->nodes[p].total = add_sat(tree->nodes[p].total, tree->nodes[i].total);
+		tree->nodes[p].total = fg_add_sat(tree->nodes[p].total, tree->nodes[i].total);
 		if (tree->base_total)
-			tree->base_total[p] = add_sat(tree->base_total[p], tree->base_total[i]);
+			tree->base_total[p] = fg_add_sat(tree->base_total[p], tree->base_total[i]);
 	}
 	tree->totals_ready = true;
 }

@@ -92,6 +92,8 @@ struct fg_tree {
 	const char **split_frames;
 	size_t *split_lens;
 	size_t split_cap;
+	char *unescaped;	/* frames with \x3b or \x5c, turned back */
+	size_t unescaped_cap;
 };
 
 int fg_tree_init(struct fg_tree *tree, const struct fg_parse_opts *opts);
@@ -105,6 +107,20 @@ void fg_tree_free(struct fg_tree *tree);
  */
 int fg_parse_line(struct fg_tree *tree, const char *line, size_t len,
 		  const char *source, uint64_t lineno, enum fg_column col);
+/*
+ * Splits a folded line into its stack text (line[0 .. *stack_len)) and its
+ * value, plus the base value of a two-column line. Returns NULL for a
+ * stack, "" for a blank line, else why the line is malformed. Every
+ * parser of folded text goes through here, so all agree on what is bad.
+ */
+const char *fg_folded_split(const char *line, size_t len, size_t *stack_len,
+			    uint64_t *value, uint64_t *base, bool *two_columns);
+
+/* A frame as waitprof escapes names in folded lines (\x3b for ';', \x5c
+ * for '\\'; docs/FLAMEGRAPH.md "Names") turned back: writes at most len
+ * bytes to dst and returns how many. Other escapes stay as written. */
+size_t fg_unescape_name(char *dst, const char *src, size_t len);
+
 /* Parses a whole stream; returns 0 or -errno (-EIO on a read error). */
 int fg_parse_file(struct fg_tree *tree, FILE *in, const char *source,
 		  enum fg_column col);

@@ -4,26 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_alloc.h"
 #include "profile.h"
 
 #define SLOT_EMPTY UINT32_MAX
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t new_cap = *cap ? *cap : 64;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (new_cap < need)
-		new_cap *= 2;
-	q = realloc(*arr, new_cap * elem);
-	if (!q)
-		return -ENOMEM;
-	*arr = q;
-	*cap = new_cap;
-	return 0;
-}
 
 int prof_init(struct profile *p)
 {
@@ -131,7 +116,7 @@ int64_t prof_add_frame(struct profile *p, const struct prof_frame *in)
 			return p->frame_slots[s];
 	}
 	if (p->nr_frames >= SLOT_EMPTY - 1 ||
-	    grow((void **)&p->frames, &p->cap_frames, p->nr_frames + 1, sizeof(f)))
+	    fg_grow((void **)&p->frames, &p->cap_frames, p->nr_frames + 1, sizeof(f)))
 		return -ENOMEM;
 	p->frames[p->nr_frames] = f;
 	p->frame_slots[s] = (uint32_t)p->nr_frames;
@@ -145,10 +130,10 @@ int prof_add_sample(struct profile *p, const uint32_t *frame_ids, size_t depth,
 
 	if (!p->nr_types)
 		return -EINVAL;
-	if (grow((void **)&p->stack_ids, &p->cap_stack_ids, p->nr_stack_ids + depth,
+	if (fg_grow((void **)&p->stack_ids, &p->cap_stack_ids, p->nr_stack_ids + depth,
 		 sizeof(*p->stack_ids)) ||
-	    grow((void **)&p->sample_start, &cap, p->nr_samples + 2, sizeof(*p->sample_start)) ||
-	    grow((void **)&p->values, &cap2, (p->nr_samples + 2), p->nr_types * sizeof(int64_t)))
+	    fg_grow((void **)&p->sample_start, &cap, p->nr_samples + 2, sizeof(*p->sample_start)) ||
+	    fg_grow((void **)&p->values, &cap2, (p->nr_samples + 2), p->nr_types * sizeof(int64_t)))
 		return -ENOMEM;
 	p->cap_samples = cap < cap2 ? cap : cap2;
 	memcpy(p->stack_ids + p->nr_stack_ids, frame_ids, depth * sizeof(*frame_ids));

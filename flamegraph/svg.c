@@ -33,16 +33,21 @@ struct pending {
 
 struct render {
 	FILE *out;
-	const struct fg_tree *tree;
+	const struct fg_drawing *d;
 	const struct fg_svg_opts *o;
 	uint64_t root_total;
 	double scale;		/* pixels per unit of value */
-	double min_value;	/* frames whose total is below are omitted */
 	uint32_t max_depth;	/* deepest drawn frame */
 	double max_delta;	/* differential: largest |current - base| drawn */
 	double base_scale;	/* 1, or current total / base total (normalize) */
 	double height;
 	double ypad_top, ypad_bottom;
+};
+
+/* The tree walk that chooses the frames of a tree (the reference renderer). */
+struct tree_walk {
+	const struct fg_tree *tree;
+	double min_value;
 	uint32_t *kids;
 	size_t kids_cap;
 	struct pending *stack;
@@ -183,15 +188,15 @@ static struct rgb kind_color(enum fg_palette pal, enum frame_kind kind, uint32_t
 
 /* A frame's base value, scaled to the current total with --normalize so
  * runs of different lengths compare by share rather than by amount. */
-static double base_value(const struct render *r, uint32_t node)
+static double base_value(const struct render *r, const struct fg_drawn_frame *f)
 {
-	return (double)fg_base_total(r->tree, node) * r->base_scale;
+	return (double)f->base * r->base_scale;
 }
 
 /* Differential: white when unchanged, red as it grew, blue as it shrank. */
-static struct rgb diff_color(const struct render *r, uint32_t node)
+static struct rgb diff_color(const struct render *r, const struct fg_drawn_frame *f)
 {
-	double delta = (double)r->tree->nodes[node].total - base_value(r, node);
+	double delta = (double)f->total - base_value(r, f);
 	int fade;
 
 	if (delta == 0 || r->max_delta <= 0)
@@ -217,29 +222,25 @@ static void write_count(FILE *out, uint64_t v)
 	fputs(grouped, out);
 }
 
-static void write_title(const struct render *r, uint32_t node)
+static void write_title(const struct render *r, const struct fg_drawn_frame *f)
 {
-	const struct fg_tree *t = r->tree;
-	const struct fg_node *n = &t->nodes[node];
 	const char *unit = r->o->countname ? r->o->countname : "samples";
-	uint64_t base = fg_base_total(t, node);
 
 	fputs("<title>", r->out);
-	if (fg_xml_write(r->out, fg_name(t, node), fg_name_len(t, node), TITLE_MAX_CHARS) ==
-	    TITLE_MAX_CHARS && utf8_count(fg_name(t, node), fg_name_len(t, node),
-					  TITLE_MAX_CHARS) > TITLE_MAX_CHARS)
+	if (fg_xml_write(r->out, f->name, f->name_len, TITLE_MAX_CHARS) == TITLE_MAX_CHARS &&
+	    utf8_count(f->name, f->name_len, TITLE_MAX_CHARS) > TITLE_MAX_CHARS)
 		fputs("...", r->out);
 	fputs(" (", r->out);
-	write_count(r->out, n->total);
+	write_count(r->out, f->total);
 	fputc(' ', r->out);
 	fg_xml_write(r->out, unit, strlen(unit), 64);
-	fprintf(r->out, ", %.2f%%", r->root_total ? 100.0 * n->total / r->root_total : 0.0);
-	if (t->differential) {
+	fprintf(r->out, ", %.2f%%", r->root_total ? 100.0 * f->total / r->root_total : 0.0);
+	if (r->d->differential) {
 		fputs("; before ", r->out);
-		write_count(r->out, base);
-		if (base)
-			fprintf(r->out, ", %+.2f%%", 100.0 * ((double)n->total - base_value(r, node)) /
-				base_value(r, node));
+		write_count(r->out, f->base);
+		if (f->base)
+			fprintf(r->out, ", %+.2f%%", 100.0 * ((double)f->total - base_value(r, f)) /
+				base_value(r, f));
 		else
 			fputs(", new", r->out);
 	}
@@ -247,67 +248,96 @@ static void write_title(const struct render *r, uint32_t node)
 }
 
 /* The visible label: the name without its _[k]-style suffix, cut to fit. */
-static void write_label(const struct render *r, uint32_t node, size_t base_len, double width)
+static void write_label(const struct render *r, const struct fg_drawn_frame *f,
+			size_t base_len, double width)
 {
-	const char *name = fg_name(r->tree, node);
 	size_t fit = (size_t)(width / (r->o->font_size * FONT_WIDTH));
 
 	if (fit < 3)
 		return;
-	if (utf8_count(name, base_len, fit) <= fit) {
-		fg_xml_write(r->out, name, base_len, 0);
+	if (utf8_count(f->name, base_len, fit) <= fit) {
+		fg_xml_write(r->out, f->name, base_len, 0);
 		return;
 	}
-	fg_xml_write(r->out, name, base_len, fit - 2);
+	fg_xml_write(r->out, f->name, base_len, fit - 2);
 	fputs("..", r->out);
 }
 
-static void write_frame(struct render *r, const struct pending *p)
+static void write_frame(struct render *r, const struct fg_drawn_frame *f)
 {
-	const struct fg_tree *t = r->tree;
-	const struct fg_node *n = &t->nodes[p->node];
-	double x = XPAD + p->offset * r->scale, w = n->total * r->scale;
+	double x = XPAD + f->offset * r->scale, w = f->total * r->scale;
 	double fh = r->o->frame_height, y;
 	size_t base_len;
-	enum frame_kind kind = kind_of(fg_name(t, p->node), fg_name_len(t, p->node), &base_len);
+	enum frame_kind kind = kind_of(f->name, f->name_len, &base_len);
 	struct rgb c;
 
 	if (r->o->inverted)
-		y = r->ypad_top + n->depth * fh;
+		y = r->ypad_top + f->depth * fh;
 	else
-		y = r->height - r->ypad_bottom - (n->depth + 1) * fh;
-	if (t->differential)
-		c = diff_color(r, p->node);
-	else if (p->waker && kind != KIND_SEPARATOR)
-		c = kind_color(r->o->palette, KIND_WAKER, fg_hash_name(fg_name(t, p->node), base_len));
+		y = r->height - r->ypad_bottom - (f->depth + 1) * fh;
+	if (r->d->differential)
+		c = diff_color(r, f);
+	else if (f->waker && kind != KIND_SEPARATOR)
+		c = kind_color(r->o->palette, KIND_WAKER, fg_hash_name(f->name, base_len));
 	else
-		c = kind_color(r->o->palette, kind, fg_hash_name(fg_name(t, p->node), base_len));
+		c = kind_color(r->o->palette, kind, fg_hash_name(f->name, base_len));
 
 	fprintf(r->out, "<g class=\"f\" fg:x=\"%llu\" fg:w=\"%llu\"",
-		(unsigned long long)p->offset, (unsigned long long)n->total);
-	if (t->differential)
-		fprintf(r->out, " fg:b=\"%llu\"", (unsigned long long)fg_base_total(t, p->node));
+		(unsigned long long)f->offset, (unsigned long long)f->total);
+	if (r->d->differential)
+		fprintf(r->out, " fg:b=\"%llu\"", (unsigned long long)f->base);
 	fputc('>', r->out);
-	write_title(r, p->node);
+	write_title(r, f);
 	fprintf(r->out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 		"fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.2f\">",
 		x, y, w, fh - 1, c.r, c.g, c.b, x + 3, y + fh / 2 + r->o->font_size / 2.0 - 2);
-	write_label(r, p->node, base_len, w);
+	write_label(r, f, base_len, w);
 	fputs("</text></g>\n", r->out);
 }
 
-static int push(struct render *r, uint32_t node, uint64_t offset, bool waker)
+int fg_drawing_add(struct fg_drawing *d, const struct fg_drawn_frame *f)
 {
-	if (r->nr_stack == r->stack_cap) {
-		size_t cap = r->stack_cap ? r->stack_cap * 2 : 256;
-		struct pending *s = realloc(r->stack, cap * sizeof(*s));
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		struct fg_drawn_frame *p = realloc(d->frames, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		d->frames = p;
+		d->cap = cap;
+	}
+	d->frames[d->nr++] = *f;
+	return 0;
+}
+
+void fg_drawing_free(struct fg_drawing *d)
+{
+	free(d->frames);
+	memset(d, 0, sizeof(*d));
+}
+
+double fg_svg_min_value(const struct fg_svg_opts *o, uint64_t root_total)
+{
+	double scale = root_total ? (double)(o->width - 2 * XPAD) / root_total : 0;
+	double min_value = scale > 0 ? o->minwidth / scale : 0;
+
+	if (o->minwidth_percent > 0)
+		min_value = root_total * o->minwidth_percent / 100.0;
+	return min_value;
+}
+
+static int push(struct tree_walk *w, uint32_t node, uint64_t offset, bool waker)
+{
+	if (w->nr_stack == w->stack_cap) {
+		size_t cap = w->stack_cap ? w->stack_cap * 2 : 256;
+		struct pending *s = realloc(w->stack, cap * sizeof(*s));
 
 		if (!s)
 			return -ENOMEM;
-		r->stack = s;
-		r->stack_cap = cap;
+		w->stack = s;
+		w->stack_cap = cap;
 	}
-	r->stack[r->nr_stack++] = (struct pending){ node, waker, offset };
+	w->stack[w->nr_stack++] = (struct pending){ node, waker, offset };
 	return 0;
 }
 
@@ -322,59 +352,77 @@ static int cmp_names(const void *a, const void *b, void *arg)
 }
 
 /* Queues the drawn children of p in name order, leftmost on top. */
-static int push_children(struct render *r, const struct pending *p)
+static int push_children(struct tree_walk *w, const struct pending *p)
 {
-	const struct fg_tree *t = r->tree;
+	const struct fg_tree *t = w->tree;
 	bool waker = p->waker || (fg_name_len(t, p->node) == 2 && !memcmp(fg_name(t, p->node), "--", 2));
 	uint64_t offset = p->offset;
 	size_t nr = 0, i;
 	uint32_t c;
 
 	for (c = t->nodes[p->node].first_child; c != FG_NONE; c = t->nodes[c].next_sibling) {
-		if (nr == r->kids_cap) {
-			size_t cap = r->kids_cap ? r->kids_cap * 2 : 64;
-			uint32_t *k = realloc(r->kids, cap * sizeof(*k));
+		if (nr == w->kids_cap) {
+			size_t cap = w->kids_cap ? w->kids_cap * 2 : 64;
+			uint32_t *k = realloc(w->kids, cap * sizeof(*k));
 
 			if (!k)
 				return -ENOMEM;
-			r->kids = k;
-			r->kids_cap = cap;
+			w->kids = k;
+			w->kids_cap = cap;
 		}
-		r->kids[nr++] = c;
+		w->kids[nr++] = c;
 	}
-	qsort_r(r->kids, nr, sizeof(*r->kids), cmp_names, (void *)t);
+	qsort_r(w->kids, nr, sizeof(*w->kids), cmp_names, (void *)t);
 	for (i = 0; i < nr; i++)
-		offset += t->nodes[r->kids[i]].total;
+		offset += t->nodes[w->kids[i]].total;
 	/* Walk right to left so the leftmost child is popped (drawn) first. */
 	for (i = nr; i-- > 0;) {
-		uint64_t total = t->nodes[r->kids[i]].total;
+		uint64_t total = t->nodes[w->kids[i]].total;
 
 		offset -= total;
-		if (!total || total < r->min_value)
+		if (!total || total < w->min_value)
 			continue;
-		if (push(r, r->kids[i], offset, waker))
+		if (push(w, w->kids[i], offset, waker))
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-/* Pass one: how deep the drawn graph is and, for a diff, its largest change.
- * A frame is drawn when wide enough; its ancestors are at least as wide. */
+/* The frames of a tree wide enough to draw, depth first. */
+static int walk_tree(struct tree_walk *w, struct fg_drawing *d)
+{
+	const struct fg_tree *t = w->tree;
+	struct fg_drawn_frame f;
+	struct pending p;
+
+	if (d->root_total && push(w, 0, 0, false))
+		return -ENOMEM;
+	while (w->nr_stack) {
+		p = w->stack[--w->nr_stack];
+		f = (struct fg_drawn_frame){
+			.name = fg_name(t, p.node), .name_len = fg_name_len(t, p.node),
+			.depth = t->nodes[p.node].depth, .waker = p.waker, .offset = p.offset,
+			.total = t->nodes[p.node].total, .base = fg_base_total(t, p.node),
+		};
+		if (fg_drawing_add(d, &f) || push_children(w, &p))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* How deep the drawn graph is and, for a diff, its largest change. */
 static void measure(struct render *r)
 {
-	const struct fg_tree *t = r->tree;
 	size_t i;
 
-	for (i = 0; i < t->nr_nodes; i++) {
-		const struct fg_node *n = &t->nodes[i];
+	for (i = 0; i < r->d->nr; i++) {
+		const struct fg_drawn_frame *f = &r->d->frames[i];
 		double delta;
 
-		if (!n->total || n->total < r->min_value)
-			continue;
-		if (n->depth > r->max_depth)
-			r->max_depth = n->depth;
-		if (t->differential) {
-			delta = fabs((double)n->total - base_value(r, (uint32_t)i));
+		if (f->depth > r->max_depth)
+			r->max_depth = f->depth;
+		if (r->d->differential) {
+			delta = fabs((double)f->total - base_value(r, f));
 			if (delta > r->max_delta)
 				r->max_delta = delta;
 		}
@@ -412,7 +460,7 @@ static void write_header(struct render *r)
 	double w = o->width, fs = o->font_size;
 
 	if (!title)
-		title = r->tree->differential ? "Differential Flame Graph" :
+		title = r->d->differential ? "Differential Flame Graph" :
 			o->inverted ? "Icicle Graph" : "Flame Graph";
 	fprintf(r->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		"<svg version=\"1.1\" width=\"%u\" height=\"%.0f\" viewBox=\"0 0 %u %.0f\" "
@@ -421,7 +469,7 @@ static void write_header(struct render *r)
 		"fg:xpad=\"%d\" fg:fontsize=\"%u\" fg:fontwidth=\"%.2f\" fg:frameheight=\"%u\" "
 		"fg:inverted=\"%d\" fg:diff=\"%d\" fg:minwidth=\"%g\">\n",
 		o->width, r->height, o->width, r->height, XPAD, o->font_size, FONT_WIDTH,
-		o->frame_height, o->inverted, r->tree->differential, o->minwidth);
+		o->frame_height, o->inverted, r->d->differential, o->minwidth);
 	fprintf(r->out, "<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
 		"<stop stop-color=\"#eeeeee\" offset=\"5%%\"/><stop stop-color=\"%s\" offset=\"95%%\"/>"
 		"</linearGradient></defs>\n", gradient_end(o->palette));
@@ -448,53 +496,59 @@ static void write_header(struct render *r)
 		write_text(r, "empty", "middle", w / 2, fs * 5, "No samples", NULL);
 }
 
-static int draw_frames(struct render *r)
+int fg_render_drawing(FILE *out, const struct fg_drawing *d, const struct fg_svg_opts *opts)
 {
-	struct pending p;
+	struct fg_svg_opts defaults;
+	struct render r = { .out = out, .d = d, .o = opts };
+	size_t i;
 
-	fputs("<g id=\"frames\">\n", r->out);
-	if (r->root_total && push(r, 0, 0, false))
-		return -ENOMEM;
-	while (r->nr_stack) {
-		p = r->stack[--r->nr_stack];
-		write_frame(r, &p);
-		if (push_children(r, &p))
-			return -ENOMEM;
+	if (!opts) {
+		fg_svg_opts_default(&defaults);
+		r.o = opts = &defaults;
 	}
-	fputs("</g>\n</svg>\n", r->out);
+	if (opts->width <= 2 * XPAD || !opts->frame_height || !opts->font_size)
+		return -EINVAL;
+	r.root_total = d->root_total;
+	r.scale = r.root_total ? (double)(opts->width - 2 * XPAD) / r.root_total : 0;
+	r.base_scale = 1.0;
+	if (opts->normalize && d->root_base)
+		r.base_scale = (double)r.root_total / d->root_base;
+	r.ypad_top = opts->font_size * (opts->subtitle ? 4.5 : 3.0);
+	r.ypad_bottom = opts->font_size * 2 + 10;
+	measure(&r);
+	r.height = r.ypad_top + r.ypad_bottom + (r.max_depth + 1.0) * opts->frame_height;
+	write_header(&r);
+	fputs("<g id=\"frames\">\n", out);
+	for (i = 0; i < d->nr; i++)
+		write_frame(&r, &d->frames[i]);
+	fputs("</g>\n</svg>\n", out);
+	if (fflush(out) || ferror(out))
+		return -EIO;
 	return 0;
 }
 
 int fg_render_svg(FILE *out, const struct fg_tree *tree, const struct fg_svg_opts *opts)
 {
 	struct fg_svg_opts defaults;
-	struct render r = { .out = out, .tree = tree, .o = opts };
+	struct tree_walk w = { .tree = tree };
+	struct fg_drawing d = { 0 };
 	int err;
 
 	if (!opts) {
 		fg_svg_opts_default(&defaults);
-		r.o = opts = &defaults;
+		opts = &defaults;
 	}
-	if (!tree->totals_ready || !tree->nr_nodes || opts->width <= 2 * XPAD ||
-	    !opts->frame_height || !opts->font_size)
+	if (!tree->totals_ready || !tree->nr_nodes)
 		return -EINVAL;
-	r.root_total = tree->nodes[0].total;
-	r.scale = r.root_total ? (double)(opts->width - 2 * XPAD) / r.root_total : 0;
-	r.min_value = r.scale > 0 ? opts->minwidth / r.scale : 0;
-	if (opts->minwidth_percent > 0)
-		r.min_value = r.root_total * opts->minwidth_percent / 100.0;
-	r.base_scale = 1.0;
-	if (opts->normalize && fg_base_total(tree, 0))
-		r.base_scale = (double)r.root_total / fg_base_total(tree, 0);
-	r.ypad_top = opts->font_size * (opts->subtitle ? 4.5 : 3.0);
-	r.ypad_bottom = opts->font_size * 2 + 10;
-	measure(&r);
-	r.height = r.ypad_top + r.ypad_bottom + (r.max_depth + 1.0) * opts->frame_height;
-	write_header(&r);
-	err = draw_frames(&r);
-	free(r.stack);
-	free(r.kids);
-	if (!err && (fflush(out) || ferror(out)))
-		err = -EIO;
+	d.root_total = tree->nodes[0].total;
+	d.root_base = fg_base_total(tree, 0);
+	d.differential = tree->differential;
+	w.min_value = fg_svg_min_value(opts, d.root_total);
+	err = walk_tree(&w, &d);
+	if (!err)
+		err = fg_render_drawing(out, &d, opts);
+	free(w.stack);
+	free(w.kids);
+	fg_drawing_free(&d);
 	return err;
 }

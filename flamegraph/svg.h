@@ -13,6 +13,7 @@
 #define WAITPROF_SVG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "folded.h"
@@ -39,6 +40,38 @@ struct fg_svg_opts {
 	unsigned int font_size;
 };
 
+/* One frame to draw: exact offset and value, in input units. */
+struct fg_drawn_frame {
+	const char *name;	/* not NUL-terminated; owned by the frame source */
+	uint32_t name_len;
+	uint32_t depth;		/* root is 0 */
+	bool waker;		/* below a "--" frame: the waker's side */
+	uint64_t offset;	/* sum of the values left of this frame */
+	uint64_t total;		/* this frame's value */
+	uint64_t base;		/* differential: the "before" value */
+};
+
+/*
+ * The frames wide enough to draw, in drawing order (pre-order, leftmost
+ * child first), with the graph's totals. Its size is bounded by what fits
+ * in the picture, not by the input.
+ */
+struct fg_drawing {
+	struct fg_drawn_frame *frames;
+	size_t nr, cap;
+	uint64_t root_total;	/* current total of everything */
+	uint64_t root_base;	/* base total of everything */
+	bool differential;
+};
+
+/* Appends a frame; 0 or -ENOMEM. */
+int fg_drawing_add(struct fg_drawing *d, const struct fg_drawn_frame *f);
+void fg_drawing_free(struct fg_drawing *d);
+
+/* The smallest value drawn for a graph of this total with these options
+ * (flamegraph.pl's minwidth_time): frames whose value is below are omitted. */
+double fg_svg_min_value(const struct fg_svg_opts *opts, uint64_t root_total);
+
 /* Fills in the defaults (1200 px wide, 0.1 px minwidth, off-CPU palette). */
 void fg_svg_opts_default(struct fg_svg_opts *opts);
 
@@ -52,6 +85,10 @@ bool fg_palette_parse(const char *name, enum fg_palette *out);
  * writing failed, -EINVAL when totals are not ready, -ENOMEM.
  */
 int fg_render_svg(FILE *out, const struct fg_tree *tree, const struct fg_svg_opts *opts);
+
+/* Writes the SVG of frames already chosen (fg_stacks_draw, or the tree walk
+ * behind fg_render_svg). Returns 0, -EIO, -EINVAL. */
+int fg_render_drawing(FILE *out, const struct fg_drawing *d, const struct fg_svg_opts *opts);
 
 /* Writes s as XML text/attribute content: &<>"' escaped, invalid UTF-8 and
  * characters XML cannot carry replaced by U+FFFD. At most max_chars code

@@ -3,8 +3,10 @@
 # workload (tests/workloads/blocker: threads that sleep, poll, read a pipe)
 # and writes a flame graph and a report; then records a logger that runs
 # fdatasync under its mutex (tests/workloads/lockers) and prints what
-# waitprof finds in it. Run as root.
+# waitprof finds in it. Run as root, or as a user with sudo.
 set -euo pipefail
+. "$(dirname "$0")/need_root.sh"
+need_root "it installs packages and loads BPF" "$@"
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 echo "== building (log: build/build.log)" >&2
@@ -27,9 +29,9 @@ echo "== a lock with a slow holder: 4 threads log under journal_mu, every 32nd" 
 	"append runs fdatasync under it (about 3 s)" >&2
 build/waitprof record -q -o "$out/logger.data" -- build/tests/workloads/lockers logger \
 	-t 4 -n 3000 -p 100 -s 10 -d /var/tmp >/dev/null
-# The findings: the report's first paragraph.
 build/waitprof report -o "$out/logger.txt" "$out/logger.data"
-sed '/^$/q' "$out/logger.txt"
+# The findings paragraph (the recorder's own lines come before it).
+sed -n '/^Findings:/,/^$/p' "$out/logger.txt"
 echo >&2
 echo "Flame graph: $(pwd)/$out/demo.svg  (open it in a browser)" >&2
 echo "Recordings:  $(pwd)/$out/demo.data, $(pwd)/$out/logger.data" \

@@ -12,15 +12,26 @@ missing=()
 for pkg in "${wanted[@]}"; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
+# The speedscope file-format schema (flamegraph_speedscope validates
+# against it) comes from npm's speedscope package, installed globally where
+# tests/flamegraph/fgtest.py looks. A Debian nodejs lacks npm: add it then.
+SPEEDSCOPE_VERSION=1.25.0
+schema=$(npm root -g 2>/dev/null)/speedscope/dist/release/file-format-schema.json
+command -v npm >/dev/null || missing+=(npm)
+
 if ((${#missing[@]} == 0)); then
 	echo "install-deps: all ${#wanted[@]} packages present" >&2
-	exit 0
-fi
-if [[ $(id -u) != 0 ]]; then
+elif [[ $(id -u) != 0 ]]; then
 	echo "install-deps: missing packages (${missing[*]}); run as root or install them" >&2
 	exit 1
+else
+	echo "install-deps: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	schema=$(npm root -g)/speedscope/dist/release/file-format-schema.json
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ ! -f $schema ]]; then
+	echo "install-deps: installing npm speedscope@$SPEEDSCOPE_VERSION (its schema)" >&2
+	npm install -g --no-audit --no-fund --ignore-scripts "speedscope@$SPEEDSCOPE_VERSION" >/dev/null
+fi

@@ -6,6 +6,7 @@
  *   2. the .gnu_debuglink name beside the binary: DIR/NAME
  *   3. DIR/.debug/NAME
  *   4. DEBUGDIR/DIR/NAME
+ *   5. a debuginfod server, by build-id, when DEBUGINFOD_URLS is set
  * A candidate is accepted when its build-id equals the binary's, or, when
  * the binary has no build-id, when its CRC32 equals the debuglink's CRC.
  */
@@ -140,6 +141,22 @@ static struct elf_file *by_debuglink(const struct elf_file *file, const char *de
 	return try_candidate(file, open(path, O_RDONLY | O_CLOEXEC), path, false);
 }
 
+static struct elf_file *by_debuginfod(const struct elf_file *file)
+{
+	struct elf_file *debug;
+	char *path;
+	int fd;
+
+	if (!file->build_id_len)
+		return NULL;
+	fd = debuginfod_fetch(file->build_id, file->build_id_len, &path);
+	if (fd < 0)
+		return NULL;
+	debug = try_candidate(file, fd, path, true);
+	free(path);
+	return debug;
+}
+
 struct elf_file *debuginfo_find(const struct elf_file *file, const char *debug_dir,
 				int root_fd)
 {
@@ -153,7 +170,10 @@ struct elf_file *debuginfo_find(const struct elf_file *file, const char *debug_d
 		if (debug)
 			return debug;
 	}
-	if (file->debuglink && file->path[0] == '/')
-		return by_debuglink(file, debug_dir, root_fd);
-	return NULL;
+	if (file->debuglink && file->path[0] == '/') {
+		debug = by_debuglink(file, debug_dir, root_fd);
+		if (debug)
+			return debug;
+	}
+	return by_debuginfod(file);
 }

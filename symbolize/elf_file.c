@@ -152,11 +152,25 @@ static int elf_file_setup(struct elf_file *file)
 	return 0;
 }
 
+/* The end of every open: set up a file opened so far (err 0), or close it
+ * (elf_file_close frees whatever part was made). */
+static int finish_open(struct elf_file *file, int err, struct elf_file **out)
+{
+	if (!err)
+		err = elf_file_setup(file);
+	if (err) {
+		elf_file_close(file);
+		return err;
+	}
+	*out = file;
+	return 0;
+}
+
 int elf_file_open_fd(int fd, const char *path, struct elf_file **out)
 {
 	struct elf_file *file;
 	struct stat st;
-	int err;
+	int err = 0;
 
 	elf_library_init();
 	if (fstat(fd, &st)) {
@@ -178,19 +192,9 @@ int elf_file_open_fd(int fd, const char *path, struct elf_file **out)
 	file->ino = st.st_ino;
 	file->path = strdup(path);
 	file->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!file->path || !file->elf) {
+	if (!file->path || !file->elf)
 		err = file->path ? -ENOEXEC : -ENOMEM;
-		goto err_close;
-	}
-	err = elf_file_setup(file);
-	if (err)
-		goto err_close;
-	*out = file;
-	return 0;
-
-err_close:
-	elf_file_close(file);
-	return err;
+	return finish_open(file, err, out);
 }
 
 int elf_file_open_path(const char *path, struct elf_file **out)
@@ -206,7 +210,6 @@ int elf_file_open_memory(const void *data, size_t size, const char *name,
 			 struct elf_file **out)
 {
 	struct elf_file *file;
-	int err;
 
 	elf_library_init();
 	file = calloc(1, sizeof(*file));
@@ -215,25 +218,11 @@ int elf_file_open_memory(const void *data, size_t size, const char *name,
 	file->fd = -1;
 	file->image = malloc(size);
 	file->path = strdup(name);
-	if (!file->image || !file->path) {
-		err = -ENOMEM;
-		goto err_close;
-	}
+	if (!file->image || !file->path)
+		return finish_open(file, -ENOMEM, out);
 	memcpy(file->image, data, size);
 	file->elf = elf_memory(file->image, size);
-	if (!file->elf) {
-		err = -ENOEXEC;
-		goto err_close;
-	}
-	err = elf_file_setup(file);
-	if (err)
-		goto err_close;
-	*out = file;
-	return 0;
-
-err_close:
-	elf_file_close(file);
-	return err;
+	return finish_open(file, file->elf ? 0 : -ENOEXEC, out);
 }
 
 void elf_file_close(struct elf_file *file)
@@ -250,34 +239,46 @@ void elf_file_close(struct elf_file *file)
 	free(file);
 }
 
-bool elf_file_offset_to_vaddr(const struct elf_file *file, uint64_t offset, uint64_t *vaddr)
+/*
+ * The load segment whose file-backed bytes (p_filesz, not p_memsz: .bss
+ * has no bytes in the file) hold pos, a file offset (by_vaddr false) or a
+ * virtual address; *delta is pos's distance from the segment's start.
+ */
+static const struct load_segment *segment_holding(const struct elf_file *file, uint64_t pos,
+						  bool by_vaddr, uint64_t *delta)
 {
 	size_t i;
 
 	for (i = 0; i < file->nr_segments; i++) {
 		const struct load_segment *seg = &file->segments[i];
+		uint64_t start = by_vaddr ? seg->vaddr : seg->offset;
 
-		if (offset >= seg->offset && offset - seg->offset < seg->filesz) {
-			*vaddr = seg->vaddr + (offset - seg->offset);
-			return true;
+		if (pos >= start && pos - start < seg->filesz) {
+			*delta = pos - start;
+			return seg;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+bool elf_file_offset_to_vaddr(const struct elf_file *file, uint64_t offset, uint64_t *vaddr)
+{
+	uint64_t delta;
+	const struct load_segment *seg = segment_holding(file, offset, false, &delta);
+
+	if (seg)
+		*vaddr = seg->vaddr + delta;
+	return seg != NULL;
 }
 
 bool elf_file_vaddr_to_offset(const struct elf_file *file, uint64_t vaddr, uint64_t *offset)
 {
-	size_t i;
+	uint64_t delta;
+	const struct load_segment *seg = segment_holding(file, vaddr, true, &delta);
 
-	for (i = 0; i < file->nr_segments; i++) {
-		const struct load_segment *seg = &file->segments[i];
-
-		if (vaddr >= seg->vaddr && vaddr - seg->vaddr < seg->filesz) {
-			*offset = seg->offset + (vaddr - seg->vaddr);
-			return true;
-		}
-	}
-	return false;
+	if (seg)
+		*offset = seg->offset + delta;
+	return seg != NULL;
 }
 
 int open_in_root(int root_fd, const char *path)

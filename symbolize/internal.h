@@ -72,6 +72,11 @@ int elf_read_build_id(Elf *elf, uint8_t *build_id, size_t size);
  * resolve inside root). -1 with errno set on failure. */
 int open_in_root(int root_fd, const char *path);
 
+/* debuginfod.c: the debug file of a build-id from the servers in
+ * DEBUGINFOD_URLS (none when it is unset): an fd and its path in the
+ * client's cache (malloc'd), or a negative errno. */
+int debuginfod_fetch(const uint8_t *build_id, size_t len, char **path);
+
 /* maps.c: opens the file behind a mapping of a live process (map_files,
  * else the path inside /proc/PID/root). -1 on failure. */
 int proc_map_open(int pid, const struct proc_map *map);

@@ -39,6 +39,7 @@ static Elf *symbol_source(struct module *mod, const char *debug_dir)
 	debug = module_debug(mod, debug_dir);
 	if (debug && elf_has_symtab(debug->elf))
 		return debug->elf;
+	mod->symtab_missing = true;
 	return mod->file->elf;
 }
 

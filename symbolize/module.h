@@ -22,6 +22,7 @@ struct module {
 	struct elf_symtab funcs;
 	struct elf_symtab objects;
 	bool funcs_loaded, objects_loaded;
+	bool symtab_missing;		/* names came from .dynsym only */
 	struct dwarf_index dwarf;
 	bool dwarf_loaded;
 };

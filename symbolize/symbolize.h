@@ -27,6 +27,10 @@ struct proc_map {
 	uint8_t build_id_len;	/* 0 when unknown */
 	uint8_t build_id[SYM_BUILD_ID_MAX];
 	char *path;		/* "/usr/lib/...", "[vdso]", "" for anonymous */
+	/* Added later: the file's identity on disk when read through a
+	 * file_ids cache (0 when unknown); not part of the recording. */
+	uint64_t file_size;
+	int64_t file_mtime_ns;
 };
 
 /* A process's memory maps, captured while it was alive. */
@@ -40,6 +44,37 @@ struct proc_maps {
  * /proc/PID/map_files or /proc/PID/root). NULL with errno set on failure. */
 struct proc_maps *proc_maps_read(int pid);
 void proc_maps_free(struct proc_maps *maps);
+
+/*
+ * Build-ids of the files mapped so far, by identity on disk (device, inode,
+ * size, mtime), so that a process mapping known objects costs a stat per
+ * file instead of an open, an ELF parse and the mmap/munmap pair (whose
+ * TLB-shootdown IPIs land on the traced program's CPUs).
+ */
+struct file_ids;
+struct file_ids_stats {
+	uint64_t lookups;	/* file mappings looked up */
+	uint64_t files_read;	/* ... whose build-id had to be read */
+};
+struct file_ids *file_ids_new(void);
+void file_ids_free(struct file_ids *ids);
+void file_ids_get_stats(const struct file_ids *ids, struct file_ids_stats *out);
+
+/* The text of /proc/PID/maps, malloc'd and NUL-terminated; NULL with errno
+ * set when the process is gone. */
+char *proc_maps_text(int pid, size_t *len);
+/* Parses maps text read from pid (modified in place); build-ids through
+ * ids, which may be NULL. NULL with errno set on failure. */
+struct proc_maps *proc_maps_parse(int pid, char *text, struct file_ids *ids);
+/* Adds a mapping made after maps were read (a perf MMAP2 record): it
+ * replaces what it overlaps, as mmap(MAP_FIXED) does; map->path is copied.
+ * 0 or -ENOMEM (maps unchanged). */
+int proc_maps_insert(struct proc_maps *maps, const struct proc_map *map);
+/* The build-id of a mapping known without /proc/PID/maps (a perf MMAP2
+ * record; the process may be gone), through ids: the file as the process
+ * sees it, else at its path here if it is the mapped inode (any file there
+ * when the inode is unknown, 0). */
+void proc_map_identify(int pid, struct proc_map *map, struct file_ids *ids);
 /* The mapping that holds addr, or NULL. */
 const struct proc_map *proc_maps_find(const struct proc_maps *maps, uint64_t addr);
 
@@ -93,6 +128,15 @@ int sym_elf(struct symbolizer *sym, const char *path, uint64_t addr,
  * the variable that holds it; *name = NULL when none covers it. */
 int sym_data(struct symbolizer *sym, const struct proc_maps *maps,
 	     uint64_t addr, const char **name, uint64_t *var_offset);
+
+/* Objects whose functions were looked up but that have no symbol table,
+ * neither in the file nor in a separate debug file (local, or from
+ * debuginfod with DEBUGINFOD_URLS): their names are from .dynsym only
+ * (exported functions), static functions print as module+offset. fn is
+ * called once per object. */
+typedef void (*sym_missing_fn)(void *ctx, const char *path, const uint8_t *build_id,
+			       size_t build_id_len);
+void sym_each_missing_symbols(struct symbolizer *sym, sym_missing_fn fn, void *ctx);
 
 /* Formats a frame's location as "name" or "module+0xOFF" into buf (never
  * prints the nearest unrelated symbol). Returns buf. */

@@ -41,6 +41,18 @@ struct symbolizer {
 	int *perfmap_pids;
 };
 
+void sym_each_missing_symbols(struct symbolizer *sym, sym_missing_fn fn, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < sym->nr_modules; i++) {
+		const struct module *mod = sym->modules[i];
+
+		if (mod->file && mod->symtab_missing)
+			fn(ctx, mod->file->path, mod->file->build_id, mod->file->build_id_len);
+	}
+}
+
 struct symbolizer *symbolizer_new(const struct symbolizer_opts *opts)
 {
 	struct symbolizer *sym = calloc(1, sizeof(*sym));

@@ -12,54 +12,19 @@
 import csv
 import io
 import os
+import re
 import resource
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wptest import BLOCKER, WAITPROF, check, failures, require_bpf, run, tmpdir  # noqa: E402
+from wptest import (BLOCKER, HOSTILE, WAITPROF, check, failures, report_json,  # noqa: E402
+                    require_bpf, run, finish, skip, tmpdir)  # noqa: E402
 
-HOSTILE_CC = r'''
-#include <pthread.h>
-#include <sys/prctl.h>
-#include <time.h>
 
-static void nap() { timespec ts{0, 3000000}; nanosleep(&ts, nullptr); }
-
-template <typename A, typename B>
-__attribute__((noinline)) void wait_in(A a, B b) { nap(); asm volatile("" ::: "memory"); }
-
-__attribute__((noinline)) unsigned long long operator"" _naps(unsigned long long n)
-{
-	for (unsigned long long i = 0; i < n; i++)
-		wait_in<int, char>(1, 'c');
-	return n;
-}
-
-static void *worker(void *name)
-{
-	prctl(PR_SET_NAME, name);
-	for (int i = 0; i < 40; i++) {
-		wait_in<long, double>(1, 2.0);
-		(void)(3_naps);
-	}
-	return nullptr;
-}
-
-int main()
-{
-	static const char *names[] = { "a,b\"c", "semi;colon", "sp ace" };
-	pthread_t t[3];
-	timespec start{0, 300000000};
-
-	nanosleep(&start, nullptr);
-	for (int i = 0; i < 3; i++)
-		pthread_create(&t[i], nullptr, worker, (void *)names[i]);
-	for (int i = 0; i < 3; i++)
-		pthread_join(t[i], nullptr);
-}
-'''
+MIN_SAMPLES = int(re.search(r"#define MODALITY_MIN_SAMPLES\s+(\d+)", open(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "../../src/analysis/modality.h")).read()).group(1))
 
 
 def csv_rows(text):
@@ -102,25 +67,41 @@ def test_totals(d):
     bad = [r for r in rows if not (int(r["p50_ns"]) <= int(r["p90_ns"]) <= int(r["p99_ns"])
                                    <= int(r["max_ns"]) or r["kind"] == "lock")]
     check(not bad, f"p50 <= p90 <= p99 <= max in every off-CPU row ({len(bad)} not)")
-    check(all(r["verdict"] in ("unimodal", "bimodal", "multimodal", "insufficient")
-              for r in rows), "every row has a modality verdict")
+    # Each off-CPU row carries the verdict the JSON report gives the same
+    # entry (same thread name, count and total), not just any verdict.
+    verdicts = {}
+    for e in report_json(data)["offcpu"]:
+        verdicts.setdefault((e["pid"], e["comm"], e["count"], e["total_ns"]), set()).add(
+            e["modality"]["verdict"])
+    wrong = [r for r in off
+             if r["verdict"] not in verdicts.get((int(r["pid"]), r["comm"], int(r["count"]),
+                                                   int(r["total_ns"])), ())]
+    check(not wrong, f"every off-CPU row's verdict is the JSON report's for that entry "
+                     f"({len(wrong)} of {len(off)} not: "
+                     f"{[(r['comm'], r['verdict']) for r in wrong[:3]]})")
+    # And the verdict the workload implies: blocker's threads block 30 times
+    # each, fewer than MODALITY_MIN_SAMPLES, so no row of its can hold
+    # enough waits to be called anything but insufficient.
+    few = [r for r in off if int(r["count"]) < MIN_SAMPLES]
+    called = [(r["comm"], r["count"], r["verdict"]) for r in few if r["verdict"] != "insufficient"]
+    sleeper = [r for r in off if r["comm"] == "sleeper" and "sleeper_main" in r["name"]]
+    check(few and not called and sleeper and
+          all(r["verdict"] == "insufficient" for r in sleeper),
+          f"rows of fewer than {MIN_SAMPLES} waits are insufficient ({len(few)} rows, "
+          f"{len(called)} called otherwise: {called[:3]}; the sleeper's 30 sleeps: "
+          f"{[r['verdict'] for r in sleeper]})")
 
 
 def test_hostile(d):
-    src = os.path.join(d, "hostile.cc")
-    exe = os.path.join(d, "hostile")
-    with open(src, "w") as f:
-        f.write(HOSTILE_CC)
-    run(["g++", "-O1", "-g", "-fno-omit-frame-pointer", "-pthread", "-o", exe, src])
     data = os.path.join(d, "hostile.data")
-    run([WAITPROF, "record", "-o", data, "--", exe])
+    run([WAITPROF, "record", "-o", data, "--", HOSTILE, "quoting"])
     text = run([WAITPROF, "report", "-F", "csv", data]).stdout
     rows = csv_rows(text)
     comms = {r["comm"] for r in rows}
     for name in ("a,b\"c", "semi;colon", "sp ace"):
         check(name in comms, f"thread name {name!r} survives quoting")
     names = " ".join(r["name"] for r in rows)
-    check("wait_in<long, double>(long, double)" in names,
+    check("wait_in<long, double>(long, double, long)" in names,
           "a template frame with a comma and spaces survives")
     check('operator"" _naps' in names or "operator\"\"_naps" in names,
           "a frame with double quotes (operator\"\") survives")
@@ -128,7 +109,7 @@ def test_hostile(d):
     try:
         import pandas
     except ImportError:
-        print("NOTE: pandas not installed (python3-pandas): pandas check skipped")
+        skip("pandas not installed (python3-pandas): pandas check")
         return
     df = pandas.read_csv(io.StringIO(text))
     check(len(df) == len(rows) and set(df["comm"]) == comms,
@@ -163,10 +144,7 @@ def main():
     require_bpf()
     test_totals(d)
     test_hostile(d)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@
 - hostile names (a thread named '<b>&"x</script>', C++ templates) stay text
   in every format.
 """
-import gzip
 import html
 import json
 import os
@@ -27,42 +26,12 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wptest import BLOCKER, WAITPROF, check, failures, require_bpf, run, tmpdir  # noqa: E402
+from wptest import (BLOCKER, HOSTILE, LOCKERS, WAITPROF, check, chromium, finish,  # noqa: E402
+                    require_bpf, run, skip, tmpdir)
 
-LOCKERS = os.environ.get("LOCKERS", os.path.join(os.path.dirname(BLOCKER), "lockers"))
 SVG = "{http://www.w3.org/2000/svg}"
 FG = "{urn:waitprof:flamegraph}"
 HOSTILE_COMM = '<b>&"x</script>'
-
-HOSTILE_CC = r'''
-#include <pthread.h>
-#include <sys/prctl.h>
-#include <time.h>
-
-static void nap(long ns) { timespec ts{0, ns}; nanosleep(&ts, nullptr); }
-
-template <typename A, typename B>
-__attribute__((noinline)) void wait_in(A a, B b, long ns) { nap(ns); asm volatile("" ::: "memory"); }
-
-/* Two populations of waits at one stack: 7 in 8 short, 1 in 8 4 ms. */
-static void *worker(void *name)
-{
-	prctl(PR_SET_NAME, name);
-	for (int i = 0; i < 480; i++)
-		wait_in<int, char>(1, 'c', i % 8 ? 50000 : 4000000);
-	return nullptr;
-}
-
-int main()
-{
-	pthread_t t;
-
-	pthread_create(&t, nullptr, worker, (void *)"<b>&\"x</script>");
-	pthread_join(t, nullptr);
-	return 0;
-}
-'''
-
 
 def report(data, fmt, *extra, text=True):
     out = os.path.join(os.path.dirname(data), "out." + fmt)
@@ -153,7 +122,7 @@ def check_pprof(data, lines, extra, want_types):
     with open(path, "rb") as f:
         check(f.read(2) == b"\x1f\x8b", "pprof is gzipped")
     if not shutil.which("go"):
-        print("*** go not installed: go tool pprof checks skipped ***")
+        skip("go not installed (golang-go): go tool pprof checks")
         return None
     types, samples, locs, maps = parse_raw(go_raw(path))
     check(types == want_types, "pprof sample types %r (got %r)" % (want_types, types))
@@ -175,13 +144,6 @@ def check_speedscope(data, lines, extra=()):
     check(near(ns, us, len(lines)), "speedscope %s: %d ns = folded %d us" % (extra, ns, us))
     check(any(f.get("file") for f in d["shared"]["frames"]), "speedscope frames carry files")
     return d
-
-
-def chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
 
 
 def browse(path, query=""):
@@ -226,7 +188,7 @@ def check_html(data, want_names, query="", want_locks=None):
     if want_locks:
         check('id="locks"' in page and want_locks in text, "html lock table has %s" % want_locks)
     if not chromium():
-        print("*" * 70 + "\nSKIPPED: chromium not installed: html not opened\n" + "*" * 70)
+        skip("chromium not installed: html not opened")
         return page, None
     dom, errors = browse(path, query)
     attrs = body_attrs(dom)
@@ -237,19 +199,14 @@ def check_html(data, want_names, query="", want_locks=None):
 
 
 def hostile(d):
-    src = os.path.join(d, "hostile.cc")
-    exe = os.path.join(d, "hostile")
-    with open(src, "w") as f:
-        f.write(HOSTILE_CC)
-    run(["g++", "-O1", "-g", "-fno-omit-frame-pointer", "-pthread", "-o", exe, src])
     data = os.path.join(d, "hostile.data")
-    run([WAITPROF, "record", "-o", data, "--", exe])
+    run([WAITPROF, "record", "-o", data, "--", HOSTILE, "bimodal"])
     lines = folded_lines(data)
     check(any(s[0] == HOSTILE_COMM for s, _ in lines), "hostile comm in folded: %r" %
           sorted({s[0] for s, _ in lines}))
     in_template = sum(v for s, v in lines if any("wait_in<int, char>" in f for f in s))
     check(in_template > 0, "template frame in folded")
-    frames = check_svg(data, lines, exe)
+    frames = check_svg(data, lines, HOSTILE)
     check(any(n == HOSTILE_COMM for n, _, _ in frames), "svg: hostile comm is a frame's text")
     d_ss = check_speedscope(data, lines)
     check(any(f["name"] == HOSTILE_COMM for f in d_ss["shared"]["frames"]),
@@ -337,12 +294,8 @@ def main():
         hostile(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    if failures:
-        print("%d checks failed" % len(failures))
-        return 1
-    print("all export checks passed")
-    return 0
+    finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,6 +9,8 @@
   bimodal with the slow mode's share right within 3 points, and the slow
   calls' stacks name record_event (probed too, so its return address is a
   trampoline that must be mapped back); without the flush it is not bimodal.
+  With --no-stacks every call is still timed and the flush still found,
+  and the slow calls have no stacks.
 - kernel functions are refused in one line naming the syscall instead.
 """
 import json
@@ -106,20 +108,53 @@ def test_logger(tmp):
                          [f"{WORK}:journal_append", f"{WORK}:record_event"],
                          [WORK, "logger", str(n), str(every), journal, checkpoint])
         truth = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("{")][0])
-        check_logger_flush(by_target(rep)["journal_append"], n, truth["flushes"])
+        check_logger_flush(by_target(rep)["journal_append"], n, truth["flushes"],
+                           truth["slow_plain"])
+        test_no_stacks(tmp, journal, checkpoint, n)
         p, rep = funclat(os.path.join(tmp, "noflush.json"), [f"{WORK}:journal_append"],
                          [WORK, "logger", str(n), "0", journal, checkpoint])
+        truth = json.loads([ln for ln in p.stdout.splitlines() if ln.startswith("{")][0])
     finally:
         if os.path.exists(journal):
             os.unlink(journal)
     ja = by_target(rep)["journal_append"]
     check(ja["count"] == n, f"no-flush journal_append count {ja['count']} == {n}")
-    check(ja["modality"]["verdict"] not in ("bimodal", "multimodal"),
-          f"without the flush it is not bimodal (got {ja['modality']['verdict']})")
-    check(ja["slow_stacks"] == [], "no slow stacks when not bimodal")
+    # The criterion of issue 15: never bimodal with a slow mode of 1% of the
+    # calls or more, beyond what the workload's own clock saw: some
+    # machines stall ~1% of these appends for ~20 us inside the function
+    # (slow_plain: over 8 us by the workload's clock, 1-1.4% on the CI
+    # machine), a true mode of the machine, not the flush.
+    m = ja["modality"]
+    modes = [(round(x["center_ns"]), round(x["count_share"], 4)) for x in m["modes"]]
+    multi = m["verdict"] in ("bimodal", "multimodal")
+    main_mode = max(m["modes"], key=lambda x: x["count_share"]) if m["modes"] else None
+    own = truth["slow_plain"] / n
+    big = [x for x in m["modes"]
+           if multi and x is not main_mode and x["count_share"] >= 0.01 + own]
+    check(not big, f"without the flush no second mode of 1% or more beyond the "
+          f"{own * 100:.1f}% of calls the workload saw stall (got {m['verdict']}, modes {modes})")
+    check(multi or ja["slow_stacks"] == [], "no slow stacks when not bimodal")
 
 
-def check_logger_flush(ja, n, flushes):
+def test_no_stacks(tmp, journal, checkpoint, n):
+    """--no-stacks on the same flushing logger: every call still timed and
+    the flush still found, but no stack is taken, so the slow calls have no
+    callers; --stacks, which needs them, is refused."""
+    p, rep = funclat(os.path.join(tmp, "nostacks.json"), [f"{WORK}:journal_append"],
+                     [WORK, "logger", str(n), "25", journal, checkpoint], "--no-stacks",
+                     "--no-cost")
+    ja = by_target(rep)["journal_append"]
+    check(ja["count"] == n and ja["modality"]["verdict"] in ("bimodal", "multimodal") and
+          ja["slow_above_ns"] > 0 and ja["slow_stacks"] == [],
+          f"--no-stacks: {ja['count']} of {n} calls timed, {ja['modality']['verdict']}, "
+          f"{len(ja['slow_stacks'])} slow-call stacks (with stacks: the callers above)")
+    p = run([WAITPROF, "funclat", "--no-stacks", "--stacks", f"{WORK}:timed_call", "--",
+             WORK, "truth", "1"], check=False)
+    check(p.returncode == 2 and "--no-stacks" in p.stderr,
+          f"--no-stacks --stacks refused: exit {p.returncode}, {p.stderr.strip()[-60:]}")
+
+
+def check_logger_flush(ja, n, flushes, slow_plain=0):
     m = ja["modality"]
     modes = m["modes"]
     print(f"journal_append: {m['verdict']}, modes "
@@ -142,10 +177,12 @@ def check_logger_flush(ja, n, flushes):
     slow = ja["slow_stacks"]
     check(bool(slow) and slow[0]["frames"][:3] == ["journal_append", "record_event", "log_worker"],
           f"slow calls' stack names the caller: {slow[0]['frames'][:4] if slow else None}")
-    # A preempted append can land above the split too: a point of the calls.
-    check(bool(slow) and abs(sum(s["count"] for s in slow) - flushes) <= n // 100,
-          f"slow stacks hold the {flushes} flushing calls "
-          f"({sum(s['count'] for s in slow) if slow else 0})")
+    # Appends the workload saw stall (slow_plain) can land above the split
+    # too, and a preempted one: a point of the calls besides.
+    got = sum(s["count"] for s in slow) if slow else 0
+    check(bool(slow) and flushes - n // 100 <= got <= flushes + slow_plain + n // 100,
+          f"slow stacks hold the {flushes} flushing calls ({got}; the workload saw "
+          f"{slow_plain} other appends stall)")
     check(not bad_frames(slow), "no trampoline frames although record_event is probed too")
 
 
@@ -175,8 +212,10 @@ def test_refusals_and_options(tmp):
           f"-m 500: {n} of 11 timed_call (one is 100 us), "
           f"{f['syscall:getppid']['count']} getppid, {filtered} filtered (11 + 333 calls)")
     # A stripped library's internal functions from its build-id debug file.
-    if os.path.isdir("/usr/lib/debug/.build-id") and run(
-            ["dpkg", "-s", "libc6-dbg"], check=False).returncode == 0:
+    if not (os.path.isdir("/usr/lib/debug/.build-id") and run(
+            ["dpkg", "-s", "libc6-dbg"], check=False).returncode == 0):
+        wptest.skip("libc6-dbg not installed: glibc internals through build-id debug files")
+    else:
         p, rep = funclat(os.path.join(tmp, "dbg.json"), ["c:__strlen_*"],
                          [WORK, "truth", "1"], "--no-cost")
         names = [x["target"] for x in rep["functions"]]

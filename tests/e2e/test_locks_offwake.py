@@ -47,7 +47,7 @@ check(all(c[1][0] == "try_to_wake_up_[w]" for c in from_writer),
       "reader: waker chains start at the wakeup (try_to_wake_up)")
 check(all("reader_main" in c[0] for c in from_writer), "reader: waiter frames name reader_main")
 got = threads_by_comm(rep, pid)["reader"]
-blocked_us = (got["offcpu_ns"] - got.get("preempted_ns", 0)) / 1000
+blocked_us = (got["offcpu_ns"] - got["preempted_ns"]) / 1000
 check(abs(total_us - blocked_us) <= 0.05 * blocked_us + 100,
       f"reader: chains add up to {total_us} us vs {blocked_us:.0f} us off-CPU (not preempted)")
 

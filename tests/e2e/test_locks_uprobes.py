@@ -16,7 +16,6 @@ import os
 
 from wptest import *
 
-LOCKERS = os.environ.get("LOCKERS", os.path.join(os.path.dirname(BLOCKER), "lockers"))
 require_bpf()
 d = tmpdir()
 
@@ -25,12 +24,7 @@ def record(name, mode, *args, extra=()):
     data = os.path.join(d, name + ".data")
     p = run([WAITPROF, "record", "-q", "--uprobes", "-o", data, *extra,
              "--", LOCKERS, mode, *args])
-    truth = {}
-    for line in p.stdout.splitlines():
-        if line.startswith("{"):
-            t = json.loads(line)
-            truth[t["lock"]] = t
-    return data, truth, report_json(data)
+    return data, workload_truth(p.stdout, "lock"), report_json(data)
 
 
 def lock_at(rep, t):
@@ -66,8 +60,10 @@ if l:
     check(l["contentions"] >= 0.8 * t["waits"],
           f"mutex: futex waits still recorded ({l['contentions']})")
     err = abs(l["acquisition_total_ns"] - t["wait_ns"]) / t["wait_ns"]
-    check(err <= 0.20, f"mutex: acquisition time {l['acquisition_total_ns'] / 1e6:.1f} ms vs "
-          f"self-measured {t['wait_ns'] / 1e6:.1f} ms ({err * 100:.1f}%)")
+    # 2%: observed 0.2-0.4% in 6 runs, quiet and beside a CPU hog
+    # (docs/LOCKS.md, Accuracy).
+    check(err <= 0.02, f"mutex: acquisition time {l['acquisition_total_ns'] / 1e6:.1f} ms vs "
+          f"self-measured {t['wait_ns'] / 1e6:.1f} ms ({err * 100:.1f}% apart, limit 2%)")
     names = {f["name"] for s in l["acquisition_callsites"] for f in s["frames"]}
     check("take_and_hold" in names, "mutex: acquisition call sites name take_and_hold")
     # The waits happen inside the probed pthread_mutex_lock, whose return

@@ -3,16 +3,20 @@
 
 Two blocker processes run side by side (A and B); every filter is checked
 against ground truth: which processes, threads, durations and sleep states
-must appear.
+must appear. Run with --raw-tp: the same filters on the raw tracepoint
+fallback, which must then be the attach path every recording says it used.
 """
 import os
 import subprocess
+import sys
 import time
 
 from wptest import *
 
 require_bpf()
 d = tmpdir()
+RAW = ["--force-raw-tp"] if "--raw-tp" in sys.argv else []
+MODE = "raw_tp" if RAW else "tp_btf"
 
 
 def start_blocker(*args):
@@ -31,8 +35,11 @@ def tids_by_name(pid):
 
 def record(name, *args):
     data = os.path.join(d, name + ".data")
-    run([WAITPROF, "record", "-q", "-o", data, *args])
-    return report_json(data)
+    run([WAITPROF, "record", "-q", "-o", data, *RAW, *args])
+    rep = report_json(data)
+    if rep["recording"]["attach_mode"] != MODE:
+        check(False, f"{name}: recorded on {rep['recording']['attach_mode']}, not {MODE}")
+    return rep
 
 
 def comms(rep, pid=None):
@@ -68,17 +75,27 @@ try:
     rep = record("m", "-p", str(a.pid), "-d", "0.6", "-m", "12000")
     s = threads_by_comm(rep, a.pid)
     # A 10 ms sleep that waited 2 ms more for a CPU (a loaded machine) is a
-    # 12 ms interval: a few may pass, most must not.
-    check(s.get("sleeper", {}).get("count", 0) <= 3 and "poller" in s and "writer" in s,
-          f"-m 12000 us: 10 ms sleeps excluded ({s.get('sleeper', {}).get('count', 0)} passed), "
+    # 12 ms interval and passes: on a loaded machine many may. The sleeper
+    # makes 1.5 waits per 15 ms poll, so the poller's kept count says how
+    # many sleeps there were; a filter that let most through (absent, or
+    # 20% low) fails, whatever the load.
+    slept = 1.5 * s.get("poller", {}).get("count", 0)
+    passed = s.get("sleeper", {}).get("count", 0)
+    check(passed <= max(3, 0.5 * slept) and "poller" in s and "writer" in s,
+          f"-m 12000 us: 10 ms sleeps excluded ({passed} of ~{slept:.0f} passed), "
           f"15 and 20 ms waits kept ({sorted(s)})")
     short = [e for e in rep["offcpu"] if e["pid"] == a.pid and
              any(h["lo_ns"] < 12_000_000 * 0.875 for h in e["histogram"])]
     check(not short, "-m: no recorded interval is shorter than the minimum")
     rep = record("M", "-p", str(a.pid), "-d", "0.6", "-M", "12000")
     s = threads_by_comm(rep, a.pid)
-    check("sleeper" in s and s.get("poller", {}).get("count", 0) <= 2,
-          f"-M 12000 us: 10 ms sleeps kept, 15 ms polls excluded ({sorted(s)})")
+    # The poller's polls are its blocked intervals; a preemption (a loaded
+    # machine) is a short interval of another kind.
+    poller = s.get("poller", {})
+    polls = poller.get("count", 0) - poller.get("preempted_count", 0)
+    check("sleeper" in s and polls <= 2,
+          f"-M 12000 us: 10 ms sleeps kept, 15 ms polls excluded ({polls} polls, "
+          f"{poller.get('preempted_count', 0)} preemptions of the poller; {sorted(s)})")
     big = [e for e in rep["offcpu"] if e["max_ns"] > 12_000_000]
     check(not big, "-M: no recorded interval is longer than the maximum")
 
@@ -105,7 +122,7 @@ finally:
 
 # --state uninterruptible, positive case: vfork() parents wait in D state.
 data = os.path.join(d, "vfork.data")
-p = run([WAITPROF, "record", "-q", "-o", data, "--state", "uninterruptible", "--",
+p = run([WAITPROF, "record", "-q", "-o", data, *RAW, "--state", "uninterruptible", "--",
          BLOCKER, "-n", "30", "-o", "vforker,sleeper"])
 truth = workload_truth(p.stdout)
 rep = report_json(data)
@@ -114,4 +131,6 @@ check("vforker" in s and "sleeper" not in s,
       f"--state uninterruptible: the vfork parent (D) kept, the sleeper (S) dropped ({sorted(s)})")
 if "vforker" in s:
     check(abs(s["vforker"]["count"] - 30) <= 2, f"vforker: {s['vforker']['count']} D waits for 30 vforks")
+check(rep["recording"]["attach_mode"] == MODE,
+      f"every recording was made on {MODE} ({rep['recording']['attach_mode']} last)")
 finish()

@@ -46,24 +46,26 @@ for name, t in sorted(truth.items()):
           f"{name}: {blocked_count} blocked intervals (+{g['preempted_count']} preempted) "
           f"vs {t['calls']} blocking calls (limit 2)")
     check(g["tids"] == {t["tid"]}, f"{name}: recorded under its tid {t['tid']}")
-    check(g["blocked_ns"] <= g["offcpu_ns"] and g["runqueue_ns"] >= 0,
+    check(g["blocked_ns"] + g["runqueue_ns"] == g["offcpu_ns"] and g["blocked_ns"] > 0,
           f"{name}: blocked {g['blocked_ns'] / 1e6:.2f} ms + runqueue "
-          f"{g['runqueue_ns'] / 1e6:.2f} ms split the off-CPU time")
+          f"{g['runqueue_ns'] / 1e6:.2f} ms = off-CPU {g['offcpu_ns'] / 1e6:.2f} ms")
 
 # The stacks name the workload's functions (the frame-pointer walk sees
 # every frame but the one that called into libc).
 expect = {"sleeper": "sleeper_main", "poller": "poller_main",
           "reader": "reader_main", "writer": "writer_main"}
 frames_by_comm = {}
+kernel_by_comm = {}
 for e in rep["offcpu"]:
     if e["pid"] == pid:
         frames_by_comm.setdefault(e["comm"], set()).update(f["name"] for f in e["frames"])
+        kernel_by_comm.setdefault(e["comm"], set()).update(
+            f["name"] for f in e["frames"] if f["kind"] == "kernel")
 for comm, fn in expect.items():
     names = frames_by_comm.get(comm, set())
     check(fn in names, f"{comm}: stacks name {fn}")
-    check(any(f.endswith("_[k]") or True for f in names) and
-          any(n in names for n in ("schedule", "__schedule")),
-          f"{comm}: kernel frames include the scheduler")
+    check(any(n in kernel_by_comm.get(comm, ()) for n in ("schedule", "__schedule")),
+          f"{comm}: kernel frames (kind kernel) include the scheduler")
 
 # Folded output agrees with the JSON totals (values are microseconds).
 folded = run([WAITPROF, "report", "-F", "folded", data]).stdout
@@ -76,8 +78,12 @@ for name in truth:
     want = got.get(name, {}).get("offcpu_ns", 0) / 1000
     check(abs(fold_us.get(name, 0) - want) <= 1 + want * 0.001,
           f"{name}: folded total {fold_us.get(name, 0)} us matches JSON {want:.0f} us")
-    line = next((l for l in folded.splitlines() if l.startswith(name + ";")), "")
-    check("_[k]" in line and line.index("_[k]") > line.find(expect[name]),
+    # Its heaviest line: a first stack walked before the process's tables
+    # loaded (late on a loaded machine) stops in libc.
+    lines = [l for l in folded.splitlines() if l.startswith(name + ";")]
+    line = max(lines, key=lambda l: int(l.rpartition(" ")[2]), default="")
+    check(expect[name] in line and "_[k]" in line and
+          line.index("_[k]") > line.index(expect[name]),
           f"{name}: folded line has user frames first, then kernel frames _[k]")
 
 # The per-thread stack cache must give the stacks a fresh walk gives: with

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Faults during recording: a full disk, two recorders at once, sudo
-ownership and permissions of what waitprof writes."""
+ownership and permissions of what waitprof writes, and a histogram map too
+small for the workload, whose every lost interval must be counted (checked
+exactly against the event ring and the workload's own count)."""
+import csv
+import io
+import json
 import os
 import re
 import stat
@@ -67,19 +72,37 @@ for o in outs:
               f"two recorders: {os.path.basename(o)} {name} {have / 1e6:.0f} ms of {want / 1e6:.0f} ms")
 check(not waitprof_orphans(), "two recorders: nothing left attached")
 
-# Maps too small for the system: every loss is counted and reported.
+# Maps too small for the workload: every interval lost is counted, checked
+# against two counts waitprof does not take from the histogram map. churner
+# (short-lived processes of 64 threads, each sleeping 32 times at 32 call
+# depths for 1-4 ms) makes ~2,000 keys per process, twice the 1024-entry map,
+# faster than its drains empty it. --events writes every interval to the
+# event ring whether or not the histogram had room, so:
+#   events = intervals kept in the histograms + dropped_hist_full, exactly;
+# and the workers' events match their own count of sleeps (a 1 ms sleep
+# whose timer fires before the switch never leaves the CPU: only fewer).
+CHURNER = os.environ.get("CHURNER", os.path.join(os.path.dirname(BLOCKER), "churner"))
 small = os.path.join(d, "small.data")
-# Short-lived processes: each maps its libraries at new random addresses,
-# so each brings new stacks.
-w = subprocess.Popen(["sh", "-c", "for i in $(seq 400); do /bin/true; sleep 0.005; done"])
-run([WAITPROF, "record", "-q", "-d", "2", "--hist-size", "1024", "--stack-size", "128",
-     "-o", small])
-w.wait()
-c = report_json(small)["counters"]
-lost = c["dropped_hist_full"] + c["dropped_stack_map_full"]
-check(lost > 0, f"tiny maps: {c['dropped_hist_full']} intervals and "
-      f"{c['dropped_stack_map_full']} stacks counted as dropped")
+p = run([WAITPROF, "record", "-q", "--events", "--hist-size", "1024", "-o", small, "--",
+         CHURNER, "-c", "4", "-t", "64", "-n", "32"], timeout=240)
+calls = sum(json.loads(l)["calls"] for l in p.stdout.splitlines() if l.startswith("{"))
+rep = report_json(small)
+c = rep["counters"]
+kept = sum(t["count"] for t in rep["threads"])
+events = list(csv.DictReader(io.StringIO(run([WAITPROF, "report", "-F", "events-csv",
+                                              small]).stdout, newline="")))
+ev_lost = c["events_lost"] + c["events_dropped_no_memory"] + c["events_dropped_limit"]
+check(c["dropped_hist_full"] >= 100 and ev_lost == 0,
+      f"tiny histogram map: {c['dropped_hist_full']} intervals dropped, {kept} kept "
+      f"(no event lost: {ev_lost})")
+check(len(events) == kept + c["dropped_hist_full"],
+      f"every loss counted: {len(events)} events = {kept} kept + {c['dropped_hist_full']} "
+      f"dropped_hist_full ({len(events) - kept - c['dropped_hist_full']:+d})")
+workers = sum(1 for e in events if e["comm"] == "churnw" and e["state"] == "S")
+states = sorted({e["state"] for e in events})
+check(0.98 * calls <= workers <= calls,
+      f"the workers' {workers} sleeping events vs the {calls} sleeps they timed (states {states})")
 text = run([WAITPROF, "report", small]).stdout
-check("WARNING" in text and ("--hist-size" in text or "--stack-size" in text),
+check("WARNING" in text and "--hist-size" in text,
       "tiny maps: the text report warns and names the option to raise")
 finish()

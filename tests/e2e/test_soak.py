@@ -14,7 +14,6 @@ import time
 from wptest import *
 
 require_bpf()
-PINGPONG = os.environ.get("PINGPONG", "build/tests/workloads/pingpong")
 seconds = int(os.environ.get("SOAK_SECONDS", "40"))
 d = tmpdir()
 data = os.path.join(d, "soak.data")

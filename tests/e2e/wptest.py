@@ -1,9 +1,10 @@
 """Shared helpers for waitprof's end-to-end tests.
 
 Every test runs the real waitprof binary with real BPF against workloads that
-measure themselves. Binaries come from the environment ctest sets
-(WAITPROF, BLOCKER); tests exit 77 (ctest: skipped) only when BPF is truly
-unavailable, and say so loudly.
+measure themselves (tests/workloads/). Binaries come from the environment
+ctest sets (WAITPROF, BLOCKER, ...), else from build/; tests exit 77 (ctest:
+skipped) only when BPF is truly unavailable, and say so loudly. A test ends
+with finish().
 """
 import json
 import os
@@ -13,6 +14,13 @@ import tempfile
 
 WAITPROF = os.environ.get("WAITPROF", "build/waitprof")
 BLOCKER = os.environ.get("BLOCKER", "build/tests/workloads/blocker")
+WORKLOADS = os.path.dirname(BLOCKER)
+HOSTILE = os.environ.get("HOSTILE", os.path.join(WORKLOADS, "hostile"))
+LOCKERS = os.environ.get("LOCKERS", os.path.join(WORKLOADS, "lockers"))
+PINGPONG = os.environ.get("PINGPONG", os.path.join(WORKLOADS, "pingpong"))
+# The same logger twice: as built, and rebuilt with its code elsewhere.
+LOGGER = os.environ.get("LOGGER", os.path.join(WORKLOADS, "logger"))
+LOGGER_PAD = os.environ.get("LOGGER_PAD", os.path.join(WORKLOADS, "pad", "logger"))
 SKIP = 77
 failures = []
 
@@ -46,14 +54,15 @@ def tmpdir():
     return tempfile.mkdtemp(prefix="waitprof-test-")
 
 
-def workload_truth(stdout):
-    """The workload's own JSON lines, by thread name."""
+def workload_truth(stdout, key="thread"):
+    """The workload's own JSON lines, by thread name (or by another key:
+    lockers prints one line per lock)."""
     truth = {}
     for line in stdout.splitlines():
         line = line.strip()
         if line.startswith("{"):
             t = json.loads(line)
-            truth[t["thread"]] = t
+            truth[t[key]] = t
     return truth
 
 
@@ -75,6 +84,7 @@ def threads_by_comm(report, pid=None):
         e["runqueue_ns"] += t["runqueue_ns"]
         e["count"] += t["count"]
         e["preempted_count"] = e.get("preempted_count", 0) + t["preempted_count"]
+        e["preempted_ns"] = e.get("preempted_ns", 0) + t["preempted_ns"]
         e["tids"].add(t["tid"])
     return out
 
@@ -157,6 +167,25 @@ def waitprof_progs():
         return []
 
 
+skipped = []
+
+
+def chromium():
+    """The headless browser's path, or None."""
+    import shutil
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def skip(what):
+    """A part of the test that cannot run here: said loudly, and the test
+    then exits 77 (ctest: skipped) unless a check failed, never a pass."""
+    print("*" * 70 + f"\nSKIPPED: {what}\n" + "*" * 70)
+    skipped.append(what)
+
+
 def finish():
     total = len(failures)
     if total:
@@ -164,5 +193,10 @@ def finish():
         for f in failures:
             print("  - " + f)
         sys.exit(1)
+    if skipped:
+        print(f"\nall checks that ran passed; {len(skipped)} part(s) skipped:")
+        for s in skipped:
+            print("  - " + s)
+        sys.exit(SKIP)
     print("\nall checks passed")
     sys.exit(0)

@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "diff_folded.h"
 
-/* Recordings need the recorder (src/diff_folded.c); here every file is read
+/* Recordings need the recorder (src/report/diff_folded.c); here every file is read
  * as folded text, which is what the "not a recording" answer means. */
 FILE *diff_folded_open(const char *path, char *err, size_t err_len)
 {

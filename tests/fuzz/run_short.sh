@@ -9,7 +9,7 @@ seconds=${FUZZ_SECONDS:-20}
 work=${FUZZ_WORKDIR:-$(mktemp -d /tmp/waitprof-fuzz.XXXXXX)}
 cc=${FUZZ_CC:-clang}
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -D_GNU_SOURCE -I"$root/src" -I"$root/bpf" -I"$root/symbolize" -I"$root/flamegraph")
+       -D_GNU_SOURCE -I"$root/src/recording" -I"$root/src/util" -I"$root/bpf" -I"$root/symbolize" -I"$root/flamegraph")
 libs=(-lelf -ldw -lz -lm -lstdc++)
 mkdir -p "$work"
 
@@ -27,8 +27,9 @@ with open(sys.argv[2], "w") as out:
     out.write("const char fg_svg_script[] = {" + ",".join(str(b) for b in data) + ",0};\n")
 PY
 flamegraph_srcs=("$root"/flamegraph/*.c "$work/svg_script.c")
-build fuzz_recording "$root/tests/fuzz/fuzz_recording.c" "$root/src/recording.c" \
-	"$root/src/recording_io.c" "$root/src/buf.c" "$root/src/util.c" "${symbolize_srcs[@]}"
+build fuzz_recording "$root/tests/fuzz/fuzz_recording.c" "$root/src/recording/recording.c" \
+	"$root/src/recording/rec_store.c" "$root/src/recording/recording_io.c" "$root/src/util/buf.c" \
+	"$root/src/util/util.c" "${symbolize_srcs[@]}"
 build fuzz_folded "$root/tests/fuzz/fuzz_folded.c" "${flamegraph_srcs[@]}"
 build fuzz_elf "$root/tests/symbolize/fuzz_elf.c" "${symbolize_srcs[@]}"
 

@@ -15,10 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "internal.h"
-#include "test_helpers.h"
 
+int test_failures;
 static const char *dir;
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
 
 static char *fixture_path(const char *name)
 {
@@ -505,6 +513,81 @@ static void test_open_in_root(void)
 	CHECK(system(cmd) == 0, "%s", cmd);
 }
 
+/* A mapping made after maps were read replaces what it overlaps, splits what
+ * holds it, keeps the rest, and leaves the maps sorted. */
+static void test_maps_insert(void)
+{
+	struct proc_maps *maps = calloc(1, sizeof(*maps));
+	struct proc_map m = { .start = 0x1000, .end = 0x9000, .pgoff = 0, .path = "/lib/a" };
+	static const uint64_t want[][3] = {	/* start, end, pgoff */
+		{ 0x1000, 0x3000, 0 }, { 0x3000, 0x4000, 0x100 }, { 0x4000, 0x9000, 0x3000 },
+		{ 0xa000, 0xc000, 0 }, { 0xc000, 0xd000, 0x200 }, { 0xd000, 0xf000, 0x1200 },
+	};
+	size_t i;
+
+	if (!maps)
+		return;
+	CHECK(!proc_maps_insert(maps, &m), "insert into empty maps");
+	m = (struct proc_map){ .start = 0xa000, .end = 0xe000, .path = "[vdso]" };
+	CHECK(!proc_maps_insert(maps, &m), "insert after");
+	/* Splits /lib/a in two, keeping the right part's file offset. */
+	m = (struct proc_map){ .start = 0x3000, .end = 0x4000, .pgoff = 0x100, .path = "/lib/b" };
+	CHECK(!proc_maps_insert(maps, &m), "insert inside");
+	/* Overlaps the end of [vdso], then its own start is mapped again. */
+	m = (struct proc_map){ .start = 0xc000, .end = 0xf000, .pgoff = 0x200, .path = "/lib/c" };
+	CHECK(!proc_maps_insert(maps, &m), "insert over an end");
+	m = (struct proc_map){ .start = 0xc000, .end = 0xd000, .pgoff = 0x200, .path = "/lib/c" };
+	CHECK(!proc_maps_insert(maps, &m), "insert over a start");
+	CHECK(maps->nr == 6, "%zu entries, want 6", maps->nr);
+	for (i = 0; i < maps->nr && i < 6; i++)
+		CHECK(maps->maps[i].start == want[i][0] && maps->maps[i].end == want[i][1] &&
+		      maps->maps[i].pgoff == want[i][2],
+		      "entry %zu: %" PRIx64 "-%" PRIx64 " @%" PRIx64, i, maps->maps[i].start,
+		      maps->maps[i].end, maps->maps[i].pgoff);
+	if (maps->nr == 6) {
+		CHECK_STR(maps->maps[0].path, "/lib/a");
+		CHECK_STR(maps->maps[1].path, "/lib/b");
+		CHECK_STR(maps->maps[2].path, "/lib/a");
+		CHECK_STR(maps->maps[3].path, "[vdso]");
+		CHECK_STR(maps->maps[4].path, "/lib/c");
+		CHECK_STR(maps->maps[5].path, "/lib/c");
+		CHECK(!proc_maps_find(maps, 0xf000), "nothing past the last mapping");
+	}
+	proc_maps_free(maps);
+}
+
+/* A mapping of a process that is gone: its file is found at its path here,
+ * if it is the same inode, and read once for the whole cache. */
+static void test_identify(void)
+{
+	struct proc_map m = { .start = 0x1000, .end = 0x2000, .path = fixture_path("fixture") };
+	struct file_ids *ids = file_ids_new();
+	struct file_ids_stats st;
+	struct stat sb;
+	int gone = 999999999;	/* above pid_max */
+
+	if (!ids || stat(m.path, &sb)) {
+		CHECK(0, "setup");
+		file_ids_free(ids);
+		return;
+	}
+	m.inode = sb.st_ino;
+	proc_map_identify(gone, &m, ids);
+	CHECK(m.build_id_len == 20, "build-id of a gone process's mapping: %u bytes",
+	      m.build_id_len);
+	m.build_id_len = 0;
+	proc_map_identify(gone, &m, ids);
+	CHECK(m.build_id_len == 20, "second lookup");
+	m.build_id_len = 0;
+	m.inode = sb.st_ino + 1;	/* another file is at that path now */
+	proc_map_identify(gone, &m, ids);
+	CHECK(m.build_id_len == 0, "a file with another inode must not name the mapping");
+	file_ids_get_stats(ids, &st);
+	CHECK(st.lookups == 3 && st.files_read == 1, "%" PRIu64 " lookups, %" PRIu64 " reads",
+	      st.lookups, st.files_read);
+	file_ids_free(ids);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -521,6 +604,8 @@ int main(int argc, char **argv)
 	test_kallsyms();
 	test_perfmap();
 	test_open_in_root();
+	test_maps_insert();
+	test_identify();
 	if (test_failures) {
 		fprintf(stderr, "%d check(s) failed\n", test_failures);
 		return 1;

@@ -21,10 +21,28 @@
  *            under journal_mu in journal_append(); every FLUSH-th append
  *            runs fdatasync under the lock in flush_journal() (with -F: after
  *            unlocking, off the lock): the bimodal-lock case of issue 5;
- *            -s SPIN_US of CPU work under the lock per record (formatting)
+ *            -S SLEEP_US: the flush is a nanosleep of SLEEP_US instead of
+ *            fdatasync (a flush cost that does not depend on the disk);
+ *            -D SECONDS: each thread appends until SECONDS have passed
+ *            instead of ROUNDS times (a recording of a known length);
+ *            -s SPIN_US of CPU work under the lock per record (formatting);
+ *            -T: journal_append_tail() instead, whose unlock is its last
+ *            call: built at -O2 (lockers_o2) it is a tail call (jmp), so
+ *            the unlock returns straight into logger_worker, whose pause
+ *            runs after the unlock; -R: also time each append call and
+ *            print {"mode":"logger","function":"journal_append","calls":N,
+ *            "total_ns":N} (tests/e2e/test_tail.py); -L FILE: also log
+ *            every append call to FILE, one line "tid t0_ns t1_ns cpu_ns"
+ *            (CLOCK_MONOTONIC around the call, and the thread's CPU time
+ *            in it, CLOCK_THREAD_CPUTIME_ID), written after the run; -c DIR: the flush
+ *            persists the journal's length in a checkpoint file in DIR
+ *            instead of syncing the journal (journal on tmpfs with -d, the
+ *            checkpoint on a disk: an append under the lock then never
+ *            waits for the disk, only the flush does)
  *
  * usage: lockers MODE [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US]
- *                    [-f FLUSH] [-F] [-s SPIN_US] [-d DIR]
+ *                    [-f FLUSH] [-F] [-T] [-R] [-s SPIN_US] [-d DIR] [-c DIR]
+ *                    [-S SLEEP_US] [-D SECONDS] [-L FILE]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -35,6 +53,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,9 +66,13 @@ struct lock_truth {
 };
 
 static int threads = 4, rounds = 50, hold_us = 2000, pause_us, spin_us;
-static int flush_every = 32, flush_off_lock, journal_fd = -1;
+static int flush_every = 32, flush_off_lock, tail_unlock, time_appends, journal_fd = -1;
+static int flush_sleep_us;
+static FILE *calls_log;		/* -L: every append call */
+static uint64_t deadline_ns;	/* -D: the logger's end, or 0: run ROUNDS */
 static unsigned long appends;
-static const char *journal_dir = "/var/tmp";
+static const char *journal_dir = "/var/tmp", *checkpoint_dir;
+static int checkpoint_fd = -1;
 
 pthread_mutex_t contended_mu = PTHREAD_MUTEX_INITIALIZER;
 pthread_rwlock_t table_rwlock = PTHREAD_RWLOCK_INITIALIZER;
@@ -64,6 +87,8 @@ static struct lock_truth t_work_cv = { "work_cv", &work_cv };
 static struct lock_truth t_work_mu = { "work_mu", &work_mu };
 static struct lock_truth t_quiet = { "quiet_mu", &quiet_mu };
 static struct lock_truth t_journal = { "journal_mu", &journal_mu };
+/* -R: every append call, clock around the call (its wait_ns: their time). */
+static struct lock_truth t_appends = { "journal_append", NULL };
 static volatile int work_ready, producer_done;
 
 static uint64_t now_ns(void)
@@ -277,7 +302,21 @@ static void spin(int us)
 
 __attribute__((noinline)) static void flush_journal(void)
 {
-	fdatasync(journal_fd);
+	char mark[32];
+	int n;
+
+	if (flush_sleep_us) {
+		us_sleep(flush_sleep_us);
+		return;
+	}
+	if (checkpoint_fd < 0) {
+		fdatasync(journal_fd);
+		return;
+	}
+	n = snprintf(mark, sizeof(mark), "%lu\n", appends);
+	if (pwrite(checkpoint_fd, mark, n, 0) != n)
+		perror("pwrite");
+	fdatasync(checkpoint_fd);
 }
 
 /* One record; every flush_every-th one is made durable, under the lock or
@@ -302,6 +341,30 @@ __attribute__((noinline)) static void journal_append(int id)
 		flush_journal();
 }
 
+__attribute__((noinline)) static void write_record(int id)
+{
+	char rec[80];
+
+	snprintf(rec, sizeof(rec), "%08d %-54s\n", id, "journal record");
+	if (write(journal_fd, rec, 64) < 0)
+		perror("write");
+}
+
+/* journal_append with the flush under the lock and the unlock last, and
+ * no array on its stack: at -O2 gcc makes the unlock a jmp. */
+__attribute__((noinline)) static void journal_append_tail(int id)
+{
+	uint64_t t0 = now_ns();
+
+	pthread_mutex_lock(&journal_mu);
+	truth_add(&t_journal, now_ns() - t0);
+	spin(spin_us);
+	write_record(id);
+	if (++appends % flush_every == 0)
+		flush_journal();
+	pthread_mutex_unlock(&journal_mu);
+}
+
 /* A pause drawn uniformly from [0, 2 * mean): fixed pauses let the threads
  * fall into lockstep, and then either always or never collide. */
 static int random_pause(unsigned int *seed, int mean_us)
@@ -309,18 +372,66 @@ static int random_pause(unsigned int *seed, int mean_us)
 	return mean_us ? (int)(rand_r(seed) % (unsigned int)(2 * mean_us)) : 0;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* -L: one thread's calls, kept in memory during the run. */
+struct call_times {
+	uint64_t t0, t1, cpu;
+};
+
+static void log_calls(const struct call_times *c, int n)
+{
+	int i, tid = (int)syscall(SYS_gettid);
+
+	flockfile(calls_log);
+	for (i = 0; i < n; i++)
+		fprintf(calls_log, "%d %llu %llu %llu\n", tid, (unsigned long long)c[i].t0,
+			(unsigned long long)c[i].t1, (unsigned long long)c[i].cpu);
+	funlockfile(calls_log);
+}
+
 __attribute__((noinline)) static void *logger_worker(void *arg)
 {
 	unsigned int seed = (unsigned int)(uintptr_t)&seed ^ (unsigned int)now_ns();
+	struct call_times *log = calls_log && !deadline_ns ? calloc(rounds, sizeof(*log)) : NULL;
 	int i;
 
 	(void)arg;
+	if (log)	/* its pages faulted in now, not inside the clocks */
+		memset(log, 0xff, rounds * sizeof(*log));
 	pthread_setname_np(pthread_self(), "logger");
-	for (i = 0; i < rounds; i++) {
-		journal_append(i);
+	for (i = 0; deadline_ns ? now_ns() < deadline_ns : i < rounds; i++) {
+		/* The CPU clock is a system call: read outside the wall
+		 * clock's (vDSO) bracket, whose only system calls are then
+		 * the call's own. */
+		uint64_t c0 = log ? thread_cpu_ns() : 0;
+		uint64_t t0 = time_appends || log ? now_ns() : 0;
+
+		if (tail_unlock)
+			journal_append_tail(i);
+		else
+			journal_append(i);
+		if (log) {
+			uint64_t t1 = now_ns(), c1 = thread_cpu_ns();
+
+			log[i].t0 = t0;
+			log[i].t1 = t1;
+			log[i].cpu = c1 - c0;
+		}
+		if (time_appends)
+			truth_add(&t_appends, now_ns() - t0);
 		if (pause_us)
 			us_sleep(random_pause(&seed, pause_us));
 	}
+	if (log)
+		log_calls(log, i);
+	free(log);
 	return NULL;
 }
 
@@ -331,6 +442,15 @@ static int open_journal(void)
 	snprintf(path, sizeof(path), "%s/lockers-journal.XXXXXX", journal_dir);
 	journal_fd = mkstemp(path);
 	if (journal_fd < 0) {
+		perror(path);
+		return -1;
+	}
+	unlink(path);
+	if (!checkpoint_dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/lockers-checkpoint.XXXXXX", checkpoint_dir);
+	checkpoint_fd = mkstemp(path);
+	if (checkpoint_fd < 0) {
 		perror(path);
 		return -1;
 	}
@@ -360,10 +480,10 @@ static void print_truth(const char *mode, const struct lock_truth *t)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
-	int opt;
+	int opt, seconds = 0;
 
 	optind = 2;
-	while ((opt = getopt(argc, argv, "t:n:u:p:f:Fs:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:u:p:f:FTRs:d:c:S:D:L:")) != -1) {
 		switch (opt) {
 		case 't': threads = atoi(optarg); break;
 		case 'n': rounds = atoi(optarg); break;
@@ -371,13 +491,28 @@ int main(int argc, char **argv)
 		case 'p': pause_us = atoi(optarg); break;
 		case 'f': flush_every = atoi(optarg); break;
 		case 'F': flush_off_lock = 1; break;
+		case 'T': tail_unlock = 1; break;
+		case 'R': time_appends = 1; break;
 		case 's': spin_us = atoi(optarg); break;
 		case 'd': journal_dir = optarg; break;
+		case 'c': checkpoint_dir = optarg; break;
+		case 'S': flush_sleep_us = atoi(optarg); break;
+		case 'D': seconds = atoi(optarg); break;
+		case 'L':
+			calls_log = fopen(optarg, "w");
+			if (!calls_log) {
+				perror(optarg);
+				return 1;
+			}
+			break;
 		default: goto usage;
 		}
 	}
-	if (threads < 1 || rounds < 1 || hold_us < 1 || flush_every < 1)
+	if (threads < 1 || rounds < 1 || hold_us < 1 || flush_every < 1 ||
+	    flush_sleep_us < 0 || seconds < 0)
 		goto usage;
+	if (seconds)
+		deadline_ns = now_ns() + (uint64_t)seconds * 1000000000ull;
 	if (!strcmp(mode, "mutex")) {
 		run(threads, mutex_worker, NULL);
 		print_truth(mode, &t_contended);
@@ -395,7 +530,14 @@ int main(int argc, char **argv)
 		if (open_journal())
 			return 1;
 		run(threads, logger_worker, NULL);
+		if (calls_log && fclose(calls_log))
+			perror("-L");
 		print_truth(mode, &t_journal);
+		if (time_appends)
+			printf("{\"mode\":\"%s\",\"function\":\"%s\",\"calls\":%llu,"
+			       "\"total_ns\":%llu}\n", mode, t_appends.name,
+			       (unsigned long long)t_appends.calls,
+			       (unsigned long long)t_appends.wait_ns);
 	} else if (!strcmp(mode, "mmap")) {
 		run(threads, mmap_worker, NULL);
 	} else {
@@ -403,6 +545,6 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap|logger [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US] [-f FLUSH] [-F] [-s SPIN_US] [-d DIR]\n");
+	fprintf(stderr, "usage: lockers mutex|rwlock|condvar|quiet|mmap|logger [-t THREADS] [-n ROUNDS] [-u HOLD_US] [-p PAUSE_US] [-f FLUSH] [-F] [-T] [-R] [-s SPIN_US] [-d DIR] [-c DIR] [-S SLEEP_US] [-D SECONDS] [-L FILE]\n");
 	return 2;
 }
