@@ -83,7 +83,9 @@ static void *worker(void *arg)
 
 	for (int i = 0; i < messages; i++) {
 		log_message(id, i);
-		sleep_us(200);
+		/* 500 us: this VM's timer overshoot (75-150 us, moving from run
+		 * to run) must stay well inside diff's 25% total gate (DIFF.md). */
+		sleep_us(500);
 	}
 	return NULL;
 }
