@@ -21,8 +21,10 @@ recorded and compared, per thread, sleepers included:
 - truths from the thread's own clock, which every path's split must meet
   as well (all of them take the runnable part from sched_info):
   a spinner's clock gaps (it never blocks, so a gap is a wait for a CPU;
-  gaps also hold interrupt and steal time: runqueue within -15%..+4% of
-  them, measured -0.1% to -9.4% on this VM); the napper's lateness after
+  gaps also hold interrupt and steal time, and time the host took from
+  the whole VM: some runs lost 0.3-0.7 s per spinner in 1.5 s, on every
+  path, with the kernel's run_delay and /proc/stat's steal blind to it,
+  so the gaps bound runqueue from above only (+4%); the napper's lateness after
   each exact 1 ms nap (timer slack 1 ns) bounds its run-queue time from
   above (+2%), and each nap is at least 1 ms blocked (>= 99%).
 - blocked + runqueue = off-CPU exactly; a spinner is hardly ever blocked.
@@ -59,9 +61,10 @@ def check_own_clock(name, t, got):
     rq, out = got["runqueue_ns"], t["outside_ns"]
     if t["thread"].startswith("spin"):
         gap = t["clock_gap_ns"]
-        check(0.85 * gap - out <= rq <= 1.04 * gap + out,
-              f"{name} {t['thread']}: runqueue {rq / 1e6:.1f} ms vs own clock gaps "
-              f"{gap / 1e6:.1f} ms ({pct(rq, gap)}; allowed -15%..+4% +- {out / 1e6:.1f} ms "
+        # Only from above: gaps also hold time the VM lost (see the top).
+        check(rq <= 1.04 * gap + out,
+              f"{name} {t['thread']}: runqueue {rq / 1e6:.1f} ms <= own clock gaps "
+              f"{gap / 1e6:.1f} ms ({pct(rq, gap)}; allowed +4% + {out / 1e6:.1f} ms "
               f"outside the truth)")
         return
     # The napper cannot see when its timer woke it, only how late it got
