@@ -417,7 +417,9 @@ static __always_inline __u64 end_owner_hold(__u32 tgid, __u32 tid, __u64 uaddr)
 	key.stack_id = o->sleeps ? o->user_stack_id : 0;
 	key.op = o->sleeps > 255 ? 255 : (__u8)o->sleeps;
 	runnable = o->runnable_ns;
-	lock_hist_add(&key, o->slept_ns);
+	/* The runnable time rides along: a holder preempted holding the lock
+	 * explains waits no sleep of its does (lock_verdict.c). */
+	lock_hist_add_split(&key, o->slept_ns, runnable);
 	bpf_map_delete_elem(&lock_owners, &tid);
 	return runnable;
 }

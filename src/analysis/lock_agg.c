@@ -163,6 +163,7 @@ static int add_record(struct lock_entry *e, const struct rec_lock *l, struct kin
 	}
 	if (k->source == LOCK_SRC_HOLD_SLEEP) {
 		e->owner_holds += n;
+		e->owner_runnable_ns += l->val.runnable_ns;
 		if (!k->stack_id && !ns)
 			return 0;
 		e->owner_holds_slept += n;
@@ -488,6 +489,7 @@ static int merge_entry(struct lock_entry *dst, struct lock_entry *src)
 	dst->owner_holds_slept += src->owner_holds_slept;
 	dst->owner_sleeps += src->owner_sleeps;
 	dst->owner_slept_ns += src->owner_slept_ns;
+	dst->owner_runnable_ns += src->owner_runnable_ns;
 	merge_hist(dst->owner_slept_count, src->owner_slept_count);
 	merge_hist(dst->owner_slept_sum_ns, src->owner_slept_sum_ns);
 	for (i = 0; i < src->nr_sleep_sites && !err; i++)

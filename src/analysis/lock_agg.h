@@ -80,6 +80,7 @@ struct lock_entry {
 	__u64 owner_holds_slept;		/* ... in which the owner slept */
 	__u64 owner_sleeps;			/* its sleeps in them */
 	__u64 owner_slept_ns;			/* their blocked time */
+	__u64 owner_runnable_ns;		/* its time preempted or queued holding it */
 	__u64 owner_slept_count[HIST_NR_BUCKETS]; /* per hold that slept */
 	__u64 owner_slept_sum_ns[HIST_NR_BUCKETS];
 	struct lock_callsite *sleep_sites;	/* the owners' longest sleeps, by total_ns */

@@ -136,10 +136,12 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 	}
 	if (e->owner_holds) {
 		format_duration_ns(total, sizeof(total), (double)e->owner_slept_ns);
+		format_duration_ns(p50, sizeof(p50), (double)e->owner_runnable_ns);
 		fprintf(out, "    owners seen by their waiters in %llu holds; they slept holding it "
-			"in %llu (%llu sleeps, %s)\n", (unsigned long long)e->owner_holds,
+			"in %llu (%llu sleeps, %s), and were runnable holding it for %s\n",
+			(unsigned long long)e->owner_holds,
 			(unsigned long long)e->owner_holds_slept,
-			(unsigned long long)e->owner_sleeps, total);
+			(unsigned long long)e->owner_sleeps, total, p50);
 	}
 	report_print_histogram(out, lat.counts, &verdict.waits);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);

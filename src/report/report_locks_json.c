@@ -119,9 +119,10 @@ static void write_entry(FILE *out, const struct recording *rec, const struct loc
 		modality_write_json(out, &m);
 	}
 	fprintf(out, ",\"owner_holds\":%llu,\"owner_holds_slept\":%llu,\"owner_sleeps\":%llu,"
-		     "\"owner_slept_ns\":%llu", (unsigned long long)e->owner_holds,
-		(unsigned long long)e->owner_holds_slept, (unsigned long long)e->owner_sleeps,
-		(unsigned long long)e->owner_slept_ns);
+		     "\"owner_slept_ns\":%llu,\"owner_runnable_ns\":%llu",
+		(unsigned long long)e->owner_holds, (unsigned long long)e->owner_holds_slept,
+		(unsigned long long)e->owner_sleeps, (unsigned long long)e->owner_slept_ns,
+		(unsigned long long)e->owner_runnable_ns);
 	write_sites(out, "callsites", rec, e, e->callsites, e->nr_callsites, ns);
 	write_sites(out, "owner_sleep_sites", rec, e, e->sleep_sites, e->nr_sleep_sites, ns);
 	write_sites(out, "acquisition_callsites", rec, e, e->acq_callsites, e->nr_acq_callsites,

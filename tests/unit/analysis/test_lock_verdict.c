@@ -136,6 +136,32 @@ static void judge_queue(__u64 slept, enum lock_judgement want, const char *what)
 	      lock_judgement_name(v.judgement), lock_judgement_name(want), v.text);
 }
 
+/* Waits at ~30 us and 60 at ~750 us (25x apart: not the queue), no
+ * uprobes; owners seen in 2000 holds, none slept, runnable holding the lock
+ * for `runnable_ms` (the slow waits hold 45 ms). */
+static void judge_preempted(double runnable_ms, enum lock_judgement want, const char *what)
+{
+	static struct named_stack ns;
+	struct lock_verdict v;
+	struct lock_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = LOCK_KIND_MUTEX;
+	e.contentions = 6060;
+	put(e.hist_count, e.hist_sum_ns, 25 * US, 3000);
+	put(e.hist_count, e.hist_sum_ns, 35 * US, 3000);
+	put(e.hist_count, e.hist_sum_ns, 750 * US, 60);
+	e.total_wait_ns = (__u64)(6000 * 30 * US + 60 * 750 * US);
+	e.max_ns = 900 * US;
+	e.owner_holds = 2000;
+	e.owner_runnable_ns = (__u64)(runnable_ms * 1000 * US);
+	lock_verdict_judge(NULL, &e, NULL, 0, &ns, &v);
+	CHECK(v.judgement == want, "%s: %s (want %s): %s", what,
+	      lock_judgement_name(v.judgement), lock_judgement_name(want), v.text);
+	if (want == LOCK_ONE_WAY)
+		CHECK(strstr(v.text, "preempted") != NULL, "%s: says why: %s", what, v.text);
+}
+
 int main(void)
 {
 	judge(800, 1.0, 8, LOCK_SLOW_HOLDER, "slow holds that slept (fdatasync under the lock)");
@@ -154,5 +180,9 @@ int main(void)
 	judge_waits(10, LOCK_ONE_WAY, "10 slow waits, 4.8% of the wait: not material");
 	judge_queue(0, LOCK_ONE_WAY, "waits 5x apart, no owner slept: the queue");
 	judge_queue(60, LOCK_BIMODAL, "waits 5x apart, owners slept in 6% of holds");
+	judge_preempted(20, LOCK_ONE_WAY, "waits 25x apart, owners runnable 20 ms holding it");
+	judge_preempted(6, LOCK_ONE_WAY, "waits 25x apart, owners runnable 6 ms (1/8 of 45 ms)");
+	judge_preempted(4, LOCK_BIMODAL, "waits 25x apart, owners runnable 4 ms: not the cause");
+	judge_preempted(0, LOCK_BIMODAL, "waits 25x apart, owners never runnable holding it");
 	return check_summary("lock verdict tests");
 }
