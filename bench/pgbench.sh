@@ -3,8 +3,9 @@
 # cluster, side by side, interleaved round by round: untraced, the floor (a
 # counting-only bpftrace sched_switch probe), libbpf-tools `offcputime` and
 # `waitprof record` (defaults, system-wide). Prints per tool the median tps
-# and its ratio to untraced, the tracer's CPU seconds while tracing
-# (/proc/PID/stat), and for waitprof its whole CPU time (recording, reading
+# and its ratio to untraced, the tracer's CPU seconds while pgbench ran
+# (/proc/PID/stat, from attached to the end of the run: loading the BPF
+# programs is left out) and as a share of one CPU, and for waitprof its whole CPU time (recording, reading
 # the maps, symbolizing: from the recording) and its BPF ns per sched_switch
 # run (--bpf-stats; WAITPROF_BPF_STATS=0 leaves BPF statistics as found).
 #
@@ -27,9 +28,11 @@ run_pgbench() { pgbench_tps -c "$clients" -j 2 -T "$seconds"; }
 # traced NAME CMD...: one pgbench run under a tracer; appends tps and CPU.
 traced() {
 	local name=$1; shift
+	local cpu0
 	tracer_start "$tmp/$name.out" "$@"
+	cpu0=$(tracer_cpu)
 	run_pgbench >>"$tmp/$name.tps"
-	tracer_cpu >>"$tmp/$name.cpu"
+	tracer_cpu_since "$cpu0" >>"$tmp/$name.cpu"
 	tracer_stop
 }
 
@@ -48,7 +51,7 @@ for r in $(seq "$rounds"); do
 done
 
 echo "pgbench: $clients clients, ${seconds} s per run, $rounds interleaved rounds, medians"
-printf '%-12s %10s %7s %12s %12s %14s\n' tool tps ratio "cpu s (rec)" "cpu s (all)" "bpf ns/switch"
+printf '%-12s %10s %7s %12s %8s %12s %14s\n' tool tps ratio "cpu s (run)" "% cpu" "cpu s (all)" "bpf ns/switch"
 base=$(median <"$tmp/untraced.tps")
 for tool in $tools; do
 	tps=$(median <"$tmp/$tool.tps")
@@ -56,6 +59,8 @@ for tool in $tools; do
 	[[ -s $tmp/$tool.cpu ]] && cpu=$(median <"$tmp/$tool.cpu")
 	[[ -s $tmp/$tool.total ]] && total=$(median <"$tmp/$tool.total")
 	[[ -s $tmp/$tool.ns ]] && ns=$(median <"$tmp/$tool.ns")
-	printf '%-12s %10.1f %6.2fx %12s %12s %14s\n' "$tool" "$tps" \
-		"$(echo "$tps / $base" | bc -l)" "$cpu" "$total" "$ns"
+	share=-
+	[[ $cpu != - ]] && share=$(echo "100 * $cpu / $seconds" | bc -l | awk '{ printf "%.1f", $1 }')
+	printf '%-12s %10.1f %6.2fx %12s %8s %12s %14s\n' "$tool" "$tps" \
+		"$(echo "$tps / $base" | bc -l)" "$cpu" "$share" "$total" "$ns"
 done

@@ -33,15 +33,16 @@ connect_storm() { pgbench_tps -C -c 4 -j 2 -T "$seconds"; }
 
 # one TOOL WORKLOAD: a run of the workload, under the tool unless untraced.
 one() {
-	local tool=$1 work=$2
+	local tool=$1 work=$2 cpu0
 	case $tool in
 	untraced) $work >>"$tmp/$tool.$work"; return ;;
 	floor) tracer_start "$tmp/tracer.out" "${FLOOR[@]}" ;;
 	offcputime) tracer_start "$tmp/tracer.out" "$offcputime" ;;
 	waitprof) tracer_start "$tmp/tracer.out" "$waitprof" record -o "$tmp/w.data" ;;
 	esac
+	cpu0=$(tracer_cpu)
 	$work >>"$tmp/$tool.$work"
-	tracer_cpu >>"$tmp/$tool.$work.cpu"
+	tracer_cpu_since "$cpu0" >>"$tmp/$tool.$work.cpu"
 	tracer_stop
 	if [[ $tool == waitprof ]]; then
 		grep -c 'warning:.*so far' "$tmp/tracer.out" >>"$tmp/waitprof.$work.warnings" || true

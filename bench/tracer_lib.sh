@@ -30,6 +30,14 @@ tracer_cpu() {
 		"/proc/$tracer_pid/stat"
 }
 
+# tracer_cpu_since START: CPU seconds the tracer used since tracer_cpu said
+# START. Taken around the workload, it leaves out loading and verifying the
+# BPF programs (1-2 s for waitprof with locks on, docs/BENCHMARKS.md), which
+# is paid once and not while the workload runs.
+tracer_cpu_since() {
+	echo "$(tracer_cpu) - $1" | bc -l | awk '{ printf "%.2f\n", $1 }'
+}
+
 # Resident memory of the tracer in MB.
 tracer_rss_mb() {
 	awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$tracer_pid/status"
