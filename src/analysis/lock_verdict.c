@@ -481,9 +481,9 @@ static void judge(const struct lock_entry *e, const struct lock_latency *lat,
 
 	modality_describe(v->text, sizeof(v->text), &v->waits, lat->what);
 	if (is_multimodal(&v->waits)) {
-		double slow = modality_slow_ns(&v->waits, blocked_wait(lat));
-
-		bool material = slow >= WAIT_MATERIAL * blocked_wait(lat);
+		double blocked = blocked_wait(lat);
+		double slow = modality_slow_ns(&v->waits, blocked);
+		bool material = slow >= WAIT_MATERIAL * blocked;
 
 		queued = material && queue_split(e, lat, &v->waits);
 		preempted = material && !queued && preempted_split(e, lat, slow);

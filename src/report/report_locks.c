@@ -77,7 +77,7 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 			int rank, const struct lock_agg *agg, struct named_stack *ns)
 {
 	char raw[192], name[192], comm[TASK_COMM_LEN * 4];
-	char total[32], avg[32], p50[32], p99[32], max[32], finding[512];
+	char total[32], avg[32], p50[32], p99[32], max[32], runnable[32], finding[512];
 	struct lock_latency lat;
 	struct lock_verdict verdict;
 	struct modality m;		/* the other views' */
@@ -136,12 +136,12 @@ static void print_entry(FILE *out, const struct recording *rec, const struct loc
 	}
 	if (e->owner_holds) {
 		format_duration_ns(total, sizeof(total), (double)e->owner_slept_ns);
-		format_duration_ns(p50, sizeof(p50), (double)e->owner_runnable_ns);
+		format_duration_ns(runnable, sizeof(runnable), (double)e->owner_runnable_ns);
 		fprintf(out, "    owners seen by their waiters in %llu holds; they slept holding it "
 			"in %llu (%llu sleeps, %s), and were runnable holding it for %s\n",
 			(unsigned long long)e->owner_holds,
 			(unsigned long long)e->owner_holds_slept,
-			(unsigned long long)e->owner_sleeps, total, p50);
+			(unsigned long long)e->owner_sleeps, total, runnable);
 	}
 	report_print_histogram(out, lat.counts, &verdict.waits);
 	print_sites(out, rec, e, e->callsites, e->nr_callsites, "waiters (where threads waited)", ns);
